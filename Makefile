@@ -1,0 +1,52 @@
+# Sillon — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core
+
+.PHONY: run test test-sqlite test-postgresql bench install install-dev system-deps db clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+db: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed reference
+	$(BIN)/flask seed demo --if-empty
+
+run: db
+	@$(BIN)/flask seed accounts
+	@echo "Sillon : http://127.0.0.1:5000"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+system-deps:
+	@scripts/system-deps.sh $(SYSTEM_PACKAGES)
+
+test: install-dev system-deps
+	$(BIN)/python -m pytest -q tests --db=sqlite
+	$(BIN)/python -m pytest -q tests --db=postgresql
+
+test-sqlite: install-dev
+	$(BIN)/python -m pytest -q tests --db=sqlite
+
+test-postgresql: install-dev system-deps
+	$(BIN)/python -m pytest -q tests --db=postgresql
+
+bench: install-dev system-deps
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Flask-Admin views: declarative configuration over the secure base view."""

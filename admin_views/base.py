@@ -1,0 +1,306 @@
+"""The one secure base view: every Flask-Admin door goes through portal.policy.
+
+See ../shared/design/FLASK_ADMIN_SECURITY.md for the doors. Each override below names the door
+it guards. Subclasses stay declarative: they set columns, filters and per-role forms, never
+scoping. Flask-Admin is pinned (>=2.2.1,<2.3) because some hooks used here are private; the
+authorization-matrix tests guard every upgrade.
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.form import BaseForm
+from flask_admin.model.helpers import get_mdict_item_or_list
+from flask_login import current_user
+from flask_wtf.csrf import _FlaskFormCSRF
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.utils import cached_property
+
+from portal import policy
+from portal.extensions import db
+
+
+class SecureForm(BaseForm):
+    """Flask-Admin form whose CSRF token is Flask-WTF's, so CSRFProtect and the form agree."""
+
+    class Meta:
+        csrf = True
+        csrf_class = _FlaskFormCSRF
+        csrf_context = session
+
+        @cached_property
+        def csrf_secret(self):
+            return current_app.config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+
+        @cached_property
+        def csrf_field_name(self):
+            return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+        @cached_property
+        def csrf_time_limit(self):
+            return current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
+
+        @cached_property
+        def csrf(self):
+            return current_app.config.get("WTF_CSRF_ENABLED", True)
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """`form_ajax_refs` lookups and posted-back ids, both through the scoped query."""
+
+    def get_query(self):
+        return policy.scoped(db.session.query(self.model), self.model, current_user)
+
+    def get_one(self, pk):
+        try:
+            with db.session.no_autoflush:
+                return self.get_query().filter(self.model.id == int(pk)).one_or_none()
+        except (TypeError, ValueError):
+            return None
+
+
+class ScopedModelConverter(AdminModelConverter):
+    """Relation select fields (forms and editable-list cells) list only rows in scope."""
+
+    def _model_select_field(self, prop, multiple, remote_model, **kwargs):
+        has_loader = prop.key in getattr(self.view, "_form_ajax_refs", {})
+        if "query_factory" not in kwargs and not has_loader:
+            kwargs["query_factory"] = lambda: policy.scoped(
+                db.session.query(remote_model), remote_model, current_user)
+        return super()._model_select_field(prop, multiple, remote_model, **kwargs)
+
+
+class SecureModelView(ModelView):
+    """Base of every model view. Row scope and permissions come from portal.policy only."""
+
+    form_base_class = SecureForm
+    model_form_converter = ScopedModelConverter
+    fast_mass_delete = False  # bulk delete goes through delete_model (per-row predicate)
+    page_size = 20
+    can_set_page_size = True
+    page_size_options = (20, 50, 100)
+    can_view_details = True
+    details_modal = False
+    edit_modal = False
+    create_modal = False
+    list_template = "admin/sillon_list.html"
+
+    # Per-role edit / create forms: {role code: [columns]}; a person gets the form of their
+    # main role (portal.policy.ROLE_PRIORITY). Roles absent from the dict get `form_columns`.
+    form_columns_by_role: dict[str, list[str]] = {}
+
+    def __init__(self, model, session=None, **kwargs):
+        super().__init__(model, session or db.session, **kwargs)
+
+    # --- may the person open the view / use a door ------------------------------------------
+    def is_accessible(self):
+        return current_user.is_authenticated and policy.may_open(current_user, self.model)
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    @property
+    def can_create(self):
+        return policy.may_create(current_user, self.model)
+
+    @property
+    def can_edit(self):
+        return policy.may_edit_some(current_user, self.model)
+
+    @property
+    def can_delete(self):
+        return policy.may_delete_some(current_user, self.model)
+
+    # Flask-Admin assigns these in some code paths; the policy stays the source of truth.
+    @can_create.setter
+    def can_create(self, value):
+        pass
+
+    @can_edit.setter
+    def can_edit(self, value):
+        pass
+
+    @can_delete.setter
+    def can_delete(self, value):
+        pass
+
+    # --- door: list, search, sort, filters, export; and the "List (N)" count ------------------
+    def get_query(self):
+        return policy.scoped(super().get_query(), self.model, current_user)
+
+    def get_count_query(self):
+        return policy.scoped(super().get_count_query(), self.model, current_user)
+
+    # --- door: details / edit / delete / ajax_update: get_one through the scoped query --------
+    def get_one(self, id):
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            return None
+        return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    def _get_one_or_404(self):
+        """Used by custom pages: another owner's row answers like a row that does not exist."""
+        obj = self.get_one(get_mdict_item_or_list(request.args, "id"))
+        if obj is None:
+            abort(404)
+        return obj
+
+    # --- door: edit POST, editable cells ---------------------------------------------------------
+    def update_model(self, form, model):
+        refusal = self.edit_refusal(model)
+        if refusal:
+            flash(refusal, "error")
+            return False
+        try:
+            return super().update_model(form, model)
+        except StaleDataError:
+            db.session.rollback()
+            flash("Ce dossier a été modifié par une autre personne pendant votre saisie : "
+                  "rechargez la page pour voir ses changements.", "error")
+            return False
+
+    def edit_refusal(self, model) -> str | None:
+        """French reason why the current user may not change this row, or None."""
+        if not policy.may_edit(current_user, model):
+            return getattr(self, "edit_refused_message",
+                           "Vous n'avez pas le droit de modifier cet enregistrement.")
+        return None
+
+    def create_model(self, form):
+        if not policy.may_create(current_user, self.model):
+            flash("Vous n'avez pas le droit de créer cet enregistrement.", "error")
+            return False
+        return super().create_model(form)
+
+    def on_model_change(self, form, model, is_created):
+        # Re-check after the form populated the object: a re-pointed relation must stay in scope.
+        db.session.flush()
+        if not policy.can_see(current_user, model):
+            raise PermissionError("Vous ne pouvez pas rattacher cet enregistrement "
+                                  "à un élément qui n'est pas le vôtre.")
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, PermissionError):
+            flash(str(exc), "error")
+            return True
+        if isinstance(exc, (StatementError, ValueError)):
+            flash("Les données saisies ne sont pas valides.", "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    # --- door: delete (single and bulk: fast_mass_delete is off, so bulk goes through here) ---
+    def delete_model(self, model):
+        if not policy.may_delete(current_user, model):
+            flash("Vous n'avez pas le droit de supprimer cet enregistrement.", "error")
+            return False
+        return super().delete_model(model)
+
+    # --- door: custom @action: the posted ids are re-filtered through the scoped query ---------
+    def scoped_ids(self, ids) -> list[int]:
+        clean = []
+        for raw in ids:
+            try:
+                clean.append(int(raw))
+            except (TypeError, ValueError):
+                continue
+        if not clean:
+            return []
+        query = policy.scoped(db.session.query(self.model.id), self.model, current_user)
+        return [row[0] for row in query.filter(self.model.id.in_(clean))]
+
+    def handle_action(self, return_view=None):
+        form = self.action_form()
+        if self.validate_form(form):
+            allowed = self.scoped_ids(request.form.getlist("rowid"))
+            action = form.action.data
+            handler = self._actions_data.get(action)
+            if handler and self.is_action_allowed(action):
+                response = handler[0]([str(i) for i in allowed])
+                if response is not None:
+                    return response
+        else:
+            flash("L'action n'a pas pu être effectuée (formulaire expiré) : réessayez.", "error")
+        return redirect(self.get_url(".index_view") if return_view is None
+                        else self.get_url("." + return_view))
+
+    def is_action_allowed(self, name):
+        if name == "delete":
+            return self.can_delete
+        return super().is_action_allowed(name)
+
+    # --- door: editable list cells (ajax_update) --------------------------------------------------
+    def ajax_update(self):
+        if not self.column_editable_list or not self.can_edit:
+            abort(404)
+        pk = request.form.get("list_form_pk")
+        record = self.get_one(pk)
+        if record is None:
+            return "Enregistrement introuvable.", 404
+        refusal = self.edit_refusal(record)
+        if refusal:
+            return refusal, 403
+        return super().ajax_update()
+
+    # --- door: relation options of forms; form_ajax_refs loaders --------------------------------
+    def _create_ajax_loader(self, name, options):
+        remote = getattr(self.model, name).property.mapper.class_
+        return ScopedAjaxLoader(name, db.session, remote, **options)
+
+    # --- per-role forms, built once at start-up (no per-request mutation of shared state) -------
+    def _refresh_forms_cache(self):
+        super()._refresh_forms_cache()
+        self._role_form_classes = {}
+        if not self.form_columns_by_role:
+            return
+        default_columns = self.form_columns
+        try:
+            for role, columns in self.form_columns_by_role.items():
+                self.form_columns = columns
+                self._role_form_classes[role] = self.get_form()
+        finally:
+            self.form_columns = default_columns
+
+    def _form_class_for_user(self, default):
+        role = policy.main_role(current_user)
+        return self._role_form_classes.get(role, default)
+
+    def create_form(self, obj=None):
+        from flask_admin.helpers import get_form_data
+        return self._form_class_for_user(self._create_form_class)(get_form_data(), obj=obj)
+
+    def edit_form(self, obj=None):
+        from flask_admin.helpers import get_form_data
+        return self._form_class_for_user(self._edit_form_class)(get_form_data(), obj=obj)
+
+    # --- door: filter option lists, computed per request from scoped queries --------------------
+    def _get_filter_groups(self):
+        groups = super()._get_filter_groups()
+        if not groups:
+            return groups
+        for items in groups.values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if getattr(flt, "scoped_options", False):
+                    item["options"] = [(str(k), str(v)) for k, v in flt.get_options(self) or ()]
+        return groups
+
+
+class ScopedOptionsMixin:
+    """Filter whose option list is computed per request from a scoped query.
+
+    `options` is a callable taking the current user; outside a request it yields nothing, so
+    the start-up cache never holds anyone's names."""
+
+    scoped_options = True
+
+    def get_options(self, view):
+        from flask import has_request_context
+        if not has_request_context() or not current_user.is_authenticated:
+            return []
+        return list(self.options(current_user))

@@ -1,0 +1,121 @@
+"""The dossier list, details and edit screens (every role, each in its scope)."""
+from flask_admin.contrib.sqla.filters import (DateBetweenFilter, FilterEqual, FilterLike)
+from flask_login import current_user
+from markupsafe import Markup, escape
+from wtforms import validators
+
+from forms.validators import EndAfter, Siret
+from portal import policy
+from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR, FORMATION_GESTIONNAIRE,
+                           FORMATION_RESPONSABLE, Dossier, Formation)
+from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
+from portal.workflow import STATE_CHOICES, state_label
+
+from .base import SecureModelView
+from .filters import ScopedFilterEqual
+
+
+def _formation_options(user):
+    query = policy.scoped(Formation.query, Formation, user).order_by(
+        Formation.annee_campagne.desc(), Formation.intitule)
+    return [(f.id, str(f)) for f in query]
+
+
+def _state_badge(view, context, model, name):
+    return Markup('<span class="badge badge-secondary sillon-state" data-state="{}">{}</span>'
+                  ).format(model.state, state_label(model.state))
+
+
+def _apprentice(view, context, model, name):
+    return escape(model.apprenti_nom_complet)
+
+
+_BASE_FIELDS = ["niveau_saisie", "dispositif", "apprenti_nom", "apprenti_prenom",
+                "apprenti_date_naissance", "apprenti_email", "employeur_siret",
+                "employeur_contact_email", "date_debut_contrat", "date_fin_contrat"]
+
+
+class DossierView(SecureModelView):
+    column_list = ["id", "apprenti", "formation", "etablissement", "state", "dispositif",
+                   "date_debut_contrat", "updated_at"]
+    column_labels = {
+        "id": "N°", "apprenti": "Alternant·e", "formation": "Formation",
+        "etablissement": "Employeur", "state": "État", "dispositif": "Dispositif",
+        "niveau_saisie": "Niveau de saisie", "date_debut_contrat": "Début du contrat",
+        "date_fin_contrat": "Fin du contrat", "updated_at": "Modifié le",
+        "created_at": "Créé le", "apprenti_nom": "Nom", "apprenti_prenom": "Prénom",
+        "apprenti_date_naissance": "Date de naissance", "apprenti_email": "E-mail de l'alternant·e",
+        "employeur_siret": "SIRET de l'établissement employeur",
+        "employeur_contact_email": "E-mail du contact employeur",
+        "employer_contact": "Contact employeur", "cfa_conseiller": "Contact au CFA",
+        "responsable_nom": "Nom du responsable (signataire)",
+        "responsable_prenom": "Prénom du responsable", "responsable_fonction": "Fonction",
+        "responsable_email": "E-mail du responsable",
+        "formation.annee_campagne": "Promotion", "etablissement.denomination": "Employeur",
+        "version": "Version",
+    }
+    column_formatters = {"state": _state_badge, "apprenti": _apprentice}
+    column_formatters_export = {"state": lambda v, c, m, n: state_label(m.state),
+                                "apprenti": lambda v, c, m, n: m.apprenti_nom_complet}
+    column_sortable_list = ["id", ("apprenti", "apprenti_nom"), "state", "dispositif",
+                            "date_debut_contrat", "updated_at"]
+    column_default_sort = ("id", True)
+    column_searchable_list = ["apprenti_nom", "apprenti_prenom", "apprenti_email"]
+    column_choices = {"dispositif": list(DISPOSITIFS.items()),
+                      "niveau_saisie": list(NIVEAUX_SAISIE.items())}
+    column_details_list = ["id", "state", "niveau_saisie", "dispositif", "formation",
+                           "apprenti_nom", "apprenti_prenom", "apprenti_date_naissance",
+                           "apprenti_email", "employeur_siret", "etablissement",
+                           "employeur_contact_email", "employer_contact", "cfa_conseiller",
+                           "date_debut_contrat", "date_fin_contrat", "created_at", "updated_at"]
+    can_export = True
+    export_types = ["csv"]
+
+    form_columns = _BASE_FIELDS
+    form_columns_by_role = {
+        CFA_ADMIN: ["formation", *_BASE_FIELDS, "etablissement", "cfa_conseiller"],
+        CFA_CONSEILLER: ["formation", *_BASE_FIELDS, "etablissement", "cfa_conseiller"],
+        FORMATION_RESPONSABLE: ["formation", *_BASE_FIELDS],
+        FORMATION_GESTIONNAIRE: ["formation", *_BASE_FIELDS],
+        EMPLOYEUR: [*_BASE_FIELDS, "responsable_nom", "responsable_prenom",
+                    "responsable_fonction", "responsable_email"],
+        # "J'ai trouvé un employeur": the apprentice names the SIRET and the contact's e-mail.
+        ALTERNANT: ["employeur_siret", "employeur_contact_email"],
+    }
+    form_choices = {"dispositif": list(DISPOSITIFS.items()),
+                    "niveau_saisie": list(NIVEAUX_SAISIE.items())}
+    form_args = {
+        "formation": {"label": "Formation", "validators": [validators.InputRequired(
+            "Choisissez la formation.")]},
+        "apprenti_email": {"label": "E-mail de l'alternant·e", "validators": [
+            validators.InputRequired("L'e-mail de l'alternant·e est obligatoire."),
+            validators.Email("Cette adresse e-mail n'est pas valide.",
+                             check_deliverability=False)]},
+        "employeur_contact_email": {"label": "E-mail du contact employeur", "validators": [
+            validators.Optional(), validators.Email("Cette adresse e-mail n'est pas valide.",
+                                                    check_deliverability=False)]},
+        "responsable_email": {"validators": [
+            validators.Optional(), validators.Email("Cette adresse e-mail n'est pas valide.",
+                                                    check_deliverability=False)]},
+        "employeur_siret": {"label": "SIRET de l'établissement employeur",
+                            "validators": [validators.Optional(), Siret()]},
+        "date_fin_contrat": {"label": "Fin du contrat",
+                             "validators": [validators.Optional(),
+                                            EndAfter("date_debut_contrat")]},
+        "cfa_conseiller": {"query_factory": lambda: policy.cfa_advisors()},
+    }
+    column_filters = [
+        FilterEqual(Dossier.state, "État", options=STATE_CHOICES),
+        ScopedFilterEqual(Dossier.formation_id, "Formation", options=_formation_options),
+        FilterEqual(Dossier.dispositif, "Dispositif", options=list(DISPOSITIFS.items())),
+        DateBetweenFilter(Dossier.date_debut_contrat, "Début du contrat"),
+        FilterLike(Dossier.apprenti_nom, "Nom de l'alternant·e"),
+    ]
+
+    @property
+    def edit_refused_message(self):
+        return "Vous ne pouvez pas modifier ce dossier."
+
+    def edit_refusal(self, model):
+        reason = policy.dossier_locked_for(current_user, model)
+        return reason or super().edit_refusal(model)

@@ -1,0 +1,66 @@
+"""Assemble Flask-Admin: the landing page and every model view, in French."""
+from flask import redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal import policy
+from portal.extensions import db
+from portal.models import (AideEmployeur, CodeReference, ConventionCollective, Dossier,
+                           Etablissement, Formation, GrilleRemuneration, Opco, Smic, Structure,
+                           User)
+from portal.workflow import STATES
+
+from .dossiers import DossierView
+from .people import UserView
+from .reference import (AideView, CodeReferenceView, ConventionView, GrilleView, OpcoView,
+                        SmicView)
+from .structures import EtablissementView, StructureView
+from .trainings import FormationView
+
+
+class HomeView(AdminIndexView):
+    """Landing page: what is in the person's scope, by state, each count linking to the list."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @expose("/")
+    def index(self):
+        stmt = (select(Dossier.state, func.count())
+                .where(policy.row_filter(Dossier, current_user))
+                .group_by(Dossier.state))
+        counts = dict(db.session.execute(stmt).all())
+        rows = [(code, state.label, state.next_action, counts.get(code, 0))
+                for code, state in STATES.items()]
+        return self.render("admin/sillon_index.html", rows=rows, total=sum(counts.values()),
+                           roles=sorted(current_user.role_codes))
+
+
+def init_admin(app):
+    admin = Admin(app, name="Sillon", index_view=HomeView(name="Accueil", url="/admin"),
+                  theme=Bootstrap4Theme(base_template="admin/sillon_base.html", swatch="default"))
+    admin.add_view(DossierView(Dossier, name="Dossiers", endpoint="dossier"))
+    admin.add_view(FormationView(Formation, name="Formations", endpoint="formation"))
+    admin.add_view(StructureView(Structure, name="Structures", endpoint="structure",
+                                 category="Employeurs"))
+    admin.add_view(EtablissementView(Etablissement, name="Établissements",
+                                     endpoint="etablissement", category="Employeurs"))
+    admin.add_view(UserView(User, name="Utilisateurs", endpoint="user",
+                            category="Administration"))
+    ref = "Données de référence"
+    admin.add_view(CodeReferenceView(CodeReference, name="Codes CERFA", endpoint="code",
+                                     category=ref))
+    admin.add_view(SmicView(Smic, name="SMIC", endpoint="smic", category=ref))
+    admin.add_view(GrilleView(GrilleRemuneration, name="Grilles de rémunération",
+                              endpoint="grille", category=ref))
+    admin.add_view(ConventionView(ConventionCollective, name="Conventions collectives",
+                                  endpoint="convention", category=ref))
+    admin.add_view(OpcoView(Opco, name="OPCO", endpoint="opco", category=ref))
+    admin.add_view(AideView(AideEmployeur, name="Aides à l'employeur", endpoint="aide",
+                            category=ref))
+    return admin

@@ -1,0 +1,51 @@
+"""Trainings: the CFA manages all; a manager configures theirs."""
+from wtforms import validators
+
+from portal.models import CFA_ADMIN, FORMATION_RESPONSABLE
+from portal.models.trainings import VALIDATION_MODES
+
+from .base import SecureModelView
+
+_MANAGER_FIELDS = ["lieu", "mission_requise", "mode_validation", "access_code",
+                   "access_code_enabled"]
+
+
+class FormationView(SecureModelView):
+    column_list = ["intitule", "annee_campagne", "niveau", "code_diplome", "code_rncp",
+                   "etablissement_formation", "mode_validation", "mission_requise"]
+    column_labels = {
+        "intitule": "Intitulé", "annee_campagne": "Promotion", "niveau": "Niveau",
+        "code_diplome": "Code diplôme (CFD)", "code_rncp": "Code RNCP",
+        "diplome_vise": "Diplôme visé (code CERFA)",
+        "etablissement_formation": "Établissement de formation", "cfa": "CFA",
+        "mode_validation": "Mode de validation", "mission_requise": "Mission requise",
+        "heures_total": "Heures de formation", "heures_distance": "dont heures à distance",
+        "date_debut": "Début de la formation", "date_fin": "Fin de la formation",
+        "date_fin_examens": "Fin des examens", "lieu": "Lieu", "prix": "Prix (€)",
+        "conseiller_cfa": "Contact au CFA", "responsables": "Responsables",
+        "gestionnaires": "Gestionnaires", "access_code": "Code d'accès",
+        "access_code_enabled": "Code d'accès actif",
+    }
+    column_choices = {"mode_validation": list(VALIDATION_MODES.items())}
+    column_searchable_list = ["intitule", "code_diplome", "code_rncp"]
+    column_filters = ["annee_campagne", "niveau", "mode_validation", "mission_requise"]
+    column_default_sort = ("intitule", False)
+    form_columns = ["cfa", "etablissement_formation", "intitule", "annee_campagne",
+                    "code_diplome", "code_rncp", "diplome_vise", "niveau", "heures_total",
+                    "heures_distance", "date_debut", "date_fin", "date_fin_examens", "lieu",
+                    "prix", "conseiller_cfa", "responsables", "gestionnaires",
+                    "mission_requise", "mode_validation", "access_code", "access_code_enabled"]
+    form_columns_by_role = {CFA_ADMIN: form_columns, FORMATION_RESPONSABLE: _MANAGER_FIELDS}
+    form_choices = {"mode_validation": list(VALIDATION_MODES.items())}
+    form_args = {
+        "intitule": {"validators": [validators.InputRequired("L'intitulé est obligatoire.")]},
+        "annee_campagne": {"validators": [
+            validators.InputRequired("L'année de la promotion est obligatoire."),
+            validators.NumberRange(2000, 2100, "Année invalide.")]},
+        "niveau": {"validators": [validators.Optional(), validators.NumberRange(
+            3, 8, "Le niveau est compris entre 3 et 8.")]},
+        "heures_total": {"validators": [validators.Optional(), validators.NumberRange(
+            0, 10000, "Nombre d'heures invalide.")]},
+        "heures_distance": {"validators": [validators.Optional(), validators.NumberRange(
+            0, 10000, "Nombre d'heures invalide.")]},
+    }

@@ -1,0 +1,1 @@
+"""WTForms forms and validators shared by views (wrapping portal.rules)."""

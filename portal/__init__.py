@@ -1,0 +1,110 @@
+"""Sillon: the portal a CFA runs its apprenticeship dossiers on."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .config import load_config
+from .extensions import babel, csrf, db, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "healthz"}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory. ``config`` overrides settings read from the environment."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("SILLON_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "portal" / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
+
+    from . import models  # noqa: F401  (register every table)
+    from .auth import bp as auth_bp
+    from .auth import load_user
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    app.register_blueprint(auth_bp)
+
+    from admin_views.setup import init_admin
+    init_admin(app)
+
+    from .cli import register_cli
+    register_cli(app)
+
+    _register_guards(app)
+    _register_errors(app)
+    app.jinja_env.globals["state_label"] = __import__(
+        "portal.workflow", fromlist=["state_label"]).state_label
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _register_guards(app: Flask) -> None:
+    @app.before_request
+    def require_login():
+        # Every page but the login page and static files is behind login.
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.route("/")
+    def home():
+        return redirect(url_for("admin.index"))
+
+    @app.route("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+
+def _register_errors(app: Flask) -> None:
+    messages = {
+        400: ("Requête invalide", "La requête n'a pas pu être traitée. Revenez en arrière et réessayez."),
+        403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
+        404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
+        405: ("Méthode non autorisée", "Cette action n'est pas possible ici."),
+        413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée."),
+        500: ("Erreur interne", "Une erreur inattendue s'est produite. L'équipe a été prévenue."),
+    }
+
+    def render(code):
+        title, text = messages[code]
+        return render_template("error.html", code=code, title=title, text=text), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda exc, code=code: render(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_template(
+            "error.html", code=400, title="Formulaire expiré",
+            text="Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."), 400

@@ -1,0 +1,88 @@
+"""Login and logout (blueprint). Invitations, reset, registration and consent come later here."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, Length
+
+from ..extensions import db
+from ..models import User, utcnow
+from . import throttle
+
+bp = Blueprint("auth", __name__)
+
+
+def load_user(user_id: str):
+    """Flask-Login loader: the cookie holds "<id>:<session token>"; a rotated token logs out."""
+    try:
+        raw_id, token = user_id.split(":", 1)
+        uid = int(raw_id)
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Adresse e-mail", validators=[
+        DataRequired("Saisissez votre adresse e-mail."),
+        Email("Cette adresse e-mail n'est pas valide.", check_deliverability=False),
+        Length(max=254)])
+    password = PasswordField("Mot de passe", validators=[
+        DataRequired("Saisissez votre mot de passe."), Length(max=200)])
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never redirect to another site after login.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("admin.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        cfg = current_app.config
+        ip = request.remote_addr or "?"
+        key_email, key_ip = f"login:email:{email}", f"login:ip:{ip}"
+        window = cfg["LOGIN_FAILURE_WINDOW_SECONDS"]
+        if (throttle.failures(key_email, window) >= cfg["LOGIN_MAX_FAILURES"]
+                or throttle.failures(key_ip, window) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
+            minutes = max(1, window // 60)
+            error = (f"Trop de tentatives de connexion. Réessayez dans {minutes} minutes "
+                     "ou utilisez « Mot de passe oublié ».")
+        else:
+            user = db.session.execute(
+                select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
+            if user is not None and user.active and user.check_password(form.password.data):
+                if user.temp_password_expires_at and user.temp_password_expires_at < utcnow():
+                    error = ("Ce mot de passe provisoire a expiré (il était valable une heure). "
+                             "Utilisez « Mot de passe oublié » pour en choisir un nouveau.")
+                else:
+                    throttle.clear(key_email)
+                    user.last_login_at = utcnow()
+                    db.session.commit()
+                    login_user(user)
+                    return redirect(_safe_next(request.args.get("next")))
+            else:
+                throttle.record_failure(key_email, key_ip)
+                error = "Adresse e-mail ou mot de passe incorrect."
+    status = 200 if error is None else 401 if "incorrect" in error else 429
+    if error is None and form.is_submitted() and form.errors:
+        status = 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("Vous êtes déconnecté·e.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,16 @@
+"""All models, importable from one place (and registered on the metadata for Alembic)."""
+from .people import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPLOYEUR,  # noqa: F401
+                     FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE, FORMATION_ROLES, ROLE_LABELS,
+                     ROLES, AuthToken, ThrottleEvent, User, UserRole, utcnow)
+from .structures import (Etablissement, Structure, StructureMembership,  # noqa: F401
+                         StructureRequest)
+from .trainings import (Cfa, EtablissementFormation, Formation,  # noqa: F401
+                        formation_gestionnaires, formation_responsables)
+from .dossiers import (Apprenti, Contrat, Dossier, DossierHistory,  # noqa: F401
+                       MaitreApprentissage, Mission, PeriodeRemuneration, RepresentantLegal)
+from .documents import Document, OutboxEmail  # noqa: F401
+from .reference import (AideEmployeur, CodeReference, ConventionCollective,  # noqa: F401
+                        GrilleRemuneration, Opco, Smic)
+from .financing import (DemandeRemboursement, Echeance, OrganismeDelegant,  # noqa: F401
+                        PriseEnCharge)
+from .enrolments import ActionFormation, Inscription, SessionFormation  # noqa: F401

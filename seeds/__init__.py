@@ -1,0 +1,1 @@
+"""Data loaders for the product's own data."""

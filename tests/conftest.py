@@ -1,0 +1,95 @@
+"""Shared fixtures: the app on a migrated database (SQLite or a real PostgreSQL), demo data.
+
+`pytest --db=sqlite` (default) or `pytest --db=postgresql` (starts a PostgreSQL server on
+127.0.0.1 for the session). The schema is created by the Alembic migration, never create_all.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.web import login as _login
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", action="store", default="sqlite", choices=("sqlite", "postgresql"),
+                     help="database backend for the test session")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives a real chromium through Playwright")
+
+
+@pytest.fixture(scope="session")
+def db_backend(request):
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend, tmp_path_factory):
+    if db_backend == "sqlite":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "sillon.db")
+        return
+    from tests.support.postgres import PostgresServer
+    server = PostgresServer()
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def make_app(database_url: str, instance_path: str, **overrides):
+    os.environ["SILLON_INSTANCE_PATH"] = instance_path
+    from portal import create_app
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+              "SERVER_NAME": None, "MAIL_SERVER": None}
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The app on the migrated schema with reference and demo data loaded once."""
+    app = make_app(database_url, str(tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        from seeds.demo import load_demo
+        from seeds.reference import load_reference
+        load_reference()
+        load_demo()
+    return app
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def login(app):
+    """login(email) -> a test client logged in as that demo account."""
+    def _client_for(email, password="sillon-demo"):
+        client = app.test_client()
+        response = _login(client, email, password)
+        assert response.status_code == 302, f"login failed for {email}"
+        return client
+    return _client_for
+
+
+@pytest.fixture()
+def db_session(app):
+    from portal.extensions import db
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
