@@ -47,7 +47,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         cfg = current_app.config
@@ -57,15 +57,16 @@ def login():
         if (throttle.failures(key_email, window) >= cfg["LOGIN_MAX_FAILURES"]
                 or throttle.failures(key_ip, window) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
             minutes = max(1, window // 60)
-            error = (f"Trop de tentatives de connexion. Réessayez dans {minutes} minutes "
-                     "ou utilisez « Mot de passe oublié ».")
+            error, status = (f"Trop de tentatives de connexion. Réessayez dans {minutes} "
+                             "minutes ou utilisez « Mot de passe oublié ».", 429)
         else:
             user = db.session.execute(
                 select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
             if user is not None and user.active and user.check_password(form.password.data):
                 if user.temp_password_expires_at and user.temp_password_expires_at < utcnow():
-                    error = ("Ce mot de passe provisoire a expiré (il était valable une heure). "
-                             "Utilisez « Mot de passe oublié » pour en choisir un nouveau.")
+                    error, status = ("Ce mot de passe provisoire a expiré (il était valable "
+                                     "une heure). Utilisez « Mot de passe oublié » pour en "
+                                     "choisir un nouveau.", 401)
                 else:
                     throttle.clear(key_email)
                     user.last_login_at = utcnow()
@@ -74,9 +75,8 @@ def login():
                     return redirect(_safe_next(request.args.get("next")))
             else:
                 throttle.record_failure(key_email, key_ip)
-                error = "Adresse e-mail ou mot de passe incorrect."
-    status = 200 if error is None else 401 if "incorrect" in error else 429
-    if error is None and form.is_submitted() and form.errors:
+                error, status = "Adresse e-mail ou mot de passe incorrect.", 401
+    elif form.is_submitted():
         status = 400
     return render_template("auth/login.html", form=form, error=error), status
 
