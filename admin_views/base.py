@@ -27,7 +27,6 @@ class SecureForm(BaseForm):
     """Flask-Admin form whose CSRF token is Flask-WTF's, so CSRFProtect and the form agree."""
 
     class Meta:
-        csrf = True
         csrf_class = _FlaskFormCSRF
         csrf_context = session
 
@@ -46,6 +45,19 @@ class SecureForm(BaseForm):
         @cached_property
         def csrf(self):
             return current_app.config.get("WTF_CSRF_ENABLED", True)
+
+        def bind_field(self, form, unbound_field, options):
+            # Users paste identifiers and e-mails with stray spaces: strip every text input.
+            from wtforms import PasswordField, StringField
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+                filters = tuple(unbound_field.kwargs.get("filters", ())) + (_strip,)
+                options = dict(options, filters=filters)
+            return unbound_field.bind(form=form, **options)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
@@ -93,7 +105,7 @@ class SecureModelView(ModelView):
     form_columns_by_role: dict[str, list[str]] = {}
 
     def __init__(self, model, session=None, **kwargs):
-        super().__init__(model, session or db.session, **kwargs)
+        super().__init__(model, session or db, **kwargs)
 
     # --- may the person open the view / use a door ------------------------------------------
     def is_accessible(self):

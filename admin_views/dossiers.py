@@ -119,3 +119,14 @@ class DossierView(SecureModelView):
     def edit_refusal(self, model):
         reason = policy.dossier_locked_for(current_user, model)
         return reason or super().edit_refusal(model)
+
+    def on_model_change(self, form, model, is_created):
+        for attr in ("apprenti_email", "employeur_contact_email", "responsable_email"):
+            value = getattr(model, attr)
+            if value:
+                setattr(model, attr, value.strip().lower())
+        if is_created:
+            model.created_by_id = current_user.id
+            if model.cfa_conseiller_id is None and model.formation is not None:
+                model.cfa_conseiller_id = model.formation.conseiller_cfa_id
+        super().on_model_change(form, model, is_created)

@@ -74,6 +74,7 @@ class Dossier(db.Model):
     etablissement = db.relationship("Etablissement")
     employer_contact = db.relationship("User", foreign_keys=[employer_contact_id])
     cfa_conseiller = db.relationship("User", foreign_keys=[cfa_conseiller_id])
+    created_by = db.relationship("User", foreign_keys=[created_by_id])
     apprenti = db.relationship("Apprenti", uselist=False, back_populates="dossier",
                                cascade="all, delete-orphan")
     representant_legal = db.relationship("RepresentantLegal", uselist=False,

@@ -1,0 +1,249 @@
+"""The demo data set (seeds/demo.py): idempotent, complete, valid identifiers, volume helper.
+
+Self-contained: builds its own bare Flask app on a SQLite file (no dependency on conftest)."""
+import re
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from stdnum.fr import nir, siren, siret
+
+import portal.models  # noqa: F401  (registers every table)
+from portal.extensions import db
+from portal.models import (Apprenti, Cfa, Dossier, DossierHistory, Etablissement,
+                           EtablissementFormation, Formation, Structure, StructureMembership,
+                           User)
+from portal.rules.identifiers import UAI_LETTERS
+from portal.workflow import MAIN_PATH, STATES
+from seeds.demo import PASSWORD, add_synthetic_dossiers, load_demo
+
+DEMO_ACCOUNTS = {
+    "admin@sillon.demo": "cfa_admin",
+    "conseil@sillon.demo": "cfa_conseiller",
+    "resp.info@sillon.demo": "formation_responsable",
+    "resp.droit@sillon.demo": "formation_responsable",
+    "resp.commerce@sillon.demo": "formation_responsable",
+    "gest.info@sillon.demo": "formation_gestionnaire",
+    "rh@acme.sillon.demo": "employeur",
+    "rh@globex.sillon.demo": "employeur",
+    "alice@etu.sillon.demo": "alternant",
+    "bruno@etu.sillon.demo": "alternant",
+}
+
+
+@pytest.fixture()
+def app(tmp_path):
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'demo.db'}", TESTING=True)
+    db.init_app(app)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def demo(app):
+    return load_demo()
+
+
+def table_counts() -> dict[str, int]:
+    return {t.name: db.session.scalar(select(func.count()).select_from(t))
+            for t in db.metadata.sorted_tables}
+
+
+def user(email: str) -> User:
+    return db.session.execute(select(User).filter_by(email=email)).scalar_one()
+
+
+def dossiers(**filters) -> list[Dossier]:
+    return list(db.session.execute(select(Dossier).filter_by(**filters)).scalars())
+
+
+def test_load_demo_is_idempotent(demo):
+    first = table_counts()
+    again = load_demo()
+    assert again["created"] == 0
+    assert table_counts() == first
+    assert {k: v for k, v in again.items() if k != "created"} == \
+        {k: v for k, v in demo.items() if k != "created"}
+
+
+def test_every_state_has_at_least_two_dossiers(demo):
+    rows = dict(db.session.execute(
+        select(Dossier.state, func.count()).group_by(Dossier.state)).all())
+    assert sum(rows.values()) >= 40
+    assert set(rows) == set(STATES)
+    assert all(count >= 2 for count in rows.values()), rows
+
+
+def test_dossiers_cover_trainings_employers_and_dispositifs(demo):
+    all_dossiers = dossiers()
+    assert {d.formation_id for d in all_dossiers} == set(
+        db.session.execute(select(Formation.id)).scalars())
+    structures = {d.etablissement.structure_id for d in all_dossiers}
+    assert len(structures) == 6
+    assert {d.dispositif for d in all_dossiers} == {"apprentissage", "professionnalisation"}
+    assert sum(d.niveau_saisie == "complete" for d in all_dossiers) > len(all_dossiers) / 2
+    for d in all_dossiers:
+        assert d.apprenti_nom and d.apprenti_prenom and d.apprenti_email and d.cfa_conseiller_id
+        assert d.employeur_siret == d.etablissement.siret
+        age = (d.date_debut_contrat - d.apprenti_date_naissance).days / 365.25
+        assert 16 <= age < 29
+        assert d.date_debut_contrat.year == 2026 and d.date_debut_contrat.month in (9, 10)
+        assert 364 <= (d.date_fin_contrat - d.date_debut_contrat).days <= 3 * 366
+
+
+def test_dossier_contents_match_their_state(demo):
+    for d in dossiers():
+        history = sorted(d.history, key=lambda h: h.at)
+        assert history and all(h.kind == "transition" for h in history)
+        assert history[-1].to_state == d.state
+        assert [h.from_state for h in history[1:]] == [h.to_state for h in history[:-1]]
+        reached = {h.to_state for h in history}
+        assert (d.formation_validee_at is not None) == ("valide_formation" in reached)
+        assert (d.economie_validee_at is not None) == ("economie_validee" in reached)
+        assert (d.documents_valides_at is not None) == ("documents_valides" in reached)
+        assert (d.envoye_opco_at is not None) == ("envoye_opco" in reached)
+        if d.state in MAIN_PATH[2:] or d.state in ("a_corriger", "rompu"):
+            assert d.apprenti is not None and d.apprenti.nir and nir.is_valid(d.apprenti.nir)
+            assert len(d.maitres) == 1
+            assert (d.contrat is not None) == (d.niveau_saisie == "complete")
+        if d.formation.mission_requise and d.state != "initialise":
+            assert d.mission is not None
+        assert bool(d.correction_commentaire) == (d.state == "a_corriger")
+        assert bool(d.annulation_motif) == (d.state == "annule")
+        assert (d.rupture_date is not None and bool(d.rupture_cause)) == (d.state == "rompu")
+        if d.state == "rompu":
+            assert d.rupture_date > d.date_debut_contrat
+        if d.contrat and d.contrat.numero_contrat:
+            assert re.fullmatch(r"(0[0-9][0-9]|02[AB]|9[0-5]|97[1-6])[0-9]{4}[01][0-9]"
+                                r"(NC|[0-9]{2})[0-9]{4}", d.contrat.numero_contrat)
+
+
+def test_demo_accounts_roles_and_password(demo):
+    for email, role in DEMO_ACCOUNTS.items():
+        account = user(email)
+        assert role in account.role_codes, email
+        assert account.check_password(PASSWORD) and PASSWORD == "sillon-demo"
+        assert account.first_name and account.last_name
+        assert account.rgpd_accepted_at is not None and account.rgpd_version == "2026-01"
+    # Password hash copied, but every account keeps its own session token.
+    tokens = db.session.execute(select(User.session_token)).scalars().all()
+    assert len(set(tokens)) == len(tokens)
+
+
+def test_trainings_and_their_managers(demo):
+    formations = list(db.session.execute(select(Formation)).scalars())
+    assert len(formations) == 4 and {f.annee_campagne for f in formations} == {2026}
+    conseil = user("conseil@sillon.demo")
+    for f in formations:
+        assert f.responsables, f.intitule
+        assert f.conseiller_cfa_id == conseil.id
+        assert re.fullmatch(r"[0-9A-Z]{8}", f.code_diplome)
+        assert re.fullmatch(r"RNCP\d{5}", f.code_rncp)
+        assert f.niveau and f.heures_total and f.prix and f.access_code
+        assert f.date_debut < f.date_fin_examens <= f.date_fin
+    assert sum(f.mission_requise for f in formations) == 1
+    assert sum(f.mode_validation == "automatique" for f in formations) == 1
+    info = [f for f in formations if user("resp.info@sillon.demo") in f.responsables]
+    assert len(info) == 2 and all("informatique" in f.intitule.lower() for f in info)
+    assert all(user("gest.info@sillon.demo") in f.gestionnaires for f in info)
+    droit = [f for f in formations if user("resp.droit@sillon.demo") in f.responsables]
+    assert [f.intitule for f in droit] == ["Master Droit des affaires"]
+
+
+def test_alice_and_bruno_have_one_dossier_each(demo):
+    alice, bruno = user("alice@etu.sillon.demo"), user("bruno@etu.sillon.demo")
+    (a,) = dossiers(apprentice_user_id=alice.id)
+    (b,) = dossiers(apprentice_user_id=bruno.id)
+    assert user("resp.info@sillon.demo") in a.formation.responsables
+    assert a.etablissement.structure.raison_sociale == "ACME Industrie"
+    assert a.employer_contact.email == "rh@acme.sillon.demo"
+    assert user("resp.droit@sillon.demo") in b.formation.responsables
+    assert b.etablissement.structure.raison_sociale == "Globex Services"
+    assert b.employer_contact.email == "rh@globex.sillon.demo"
+    assert len(dossiers(formation_id=b.formation_id)) >= 5
+
+
+def test_employer_referents_and_contacts(demo):
+    def structure(name):
+        return db.session.execute(select(Structure).filter_by(raison_sociale=name)).scalar_one()
+
+    acme, globex = structure("ACME Industrie"), structure("Globex Services")
+    rh_acme, rh_globex = user("rh@acme.sillon.demo"), user("rh@globex.sillon.demo")
+    assert acme.referent_id == rh_acme.id and globex.referent_id == rh_globex.id
+    membership = db.session.execute(select(StructureMembership).filter_by(
+        structure_id=acme.id, user_id=rh_acme.id)).scalar_one()
+    assert membership.status == StructureMembership.APPROUVE
+
+    def of(structure):
+        return [d for d in dossiers() if d.etablissement.structure_id == structure.id]
+
+    acme_dossiers = of(acme)
+    assert sum(d.employer_contact_id == rh_acme.id for d in acme_dossiers) >= 4
+    assert any(d.employer_contact_id is None for d in acme_dossiers)  # référent scope > contact
+    assert all(d.etablissement.structure_id == acme.id
+               for d in dossiers(employer_contact_id=rh_acme.id))
+    assert sum(d.employer_contact_id == rh_globex.id for d in of(globex)) >= 2
+    assert db.session.scalar(select(func.count()).select_from(Structure)) == 6
+
+
+def test_identifiers_are_valid(demo):
+    sirens = db.session.execute(select(Structure.siren)).scalars().all()
+    assert len(sirens) == 6 and all(siren.is_valid(s) for s in sirens)
+    for site in db.session.execute(select(Etablissement)).scalars():
+        assert siret.is_valid(site.siret) and site.siret.startswith(site.structure.siren)
+        assert re.fullmatch(r"\d{2}\.\d{2}[A-Z]", site.naf)
+        assert site.idcc and len(site.idcc) == 4 and site.type_employeur and site.effectif
+        if site.public:
+            assert int(site.type_employeur) > 20 and site.facturation_siret
+    assert db.session.scalar(select(func.count()).select_from(Etablissement)
+                             .where(Etablissement.public.is_(True))) >= 1
+    cfa = db.session.execute(select(Cfa)).scalar_one()
+    schools = db.session.execute(select(EtablissementFormation)).scalars().all()
+    assert len(schools) == 2
+    for item in [cfa, *schools]:
+        assert siret.is_valid(item.siret)
+        assert re.fullmatch(r"\d{7}[A-Z]", item.uai)
+        assert item.uai[7] == UAI_LETTERS[int(item.uai[:7]) % 23]
+    for apprenti in db.session.execute(select(Apprenti).where(Apprenti.nir.is_not(None))).scalars():
+        assert nir.is_valid(apprenti.nir)
+
+
+def test_demo_uses_only_invented_addresses(demo):
+    emails = db.session.execute(select(User.email)).scalars().all()
+    emails += db.session.execute(select(Dossier.apprenti_email)).scalars().all()
+    assert all(e.endswith("sillon.demo") for e in emails)
+
+
+def test_add_synthetic_dossiers(demo):
+    before = table_counts()
+    assert add_synthetic_dossiers(2000, batch=700) == 2000
+    after = table_counts()
+    assert after["dossiers"] == before["dossiers"] + 2000
+    assert {k: v for k, v in after.items() if k != "dossiers"} == \
+        {k: v for k, v in before.items() if k != "dossiers"}
+    emails = db.session.execute(select(Dossier.apprenti_email)
+                                .where(Dossier.apprenti_email.like("synth-%"))).scalars().all()
+    assert len(set(emails)) == 2000
+    states = dict(db.session.execute(select(Dossier.state, func.count())
+                                     .where(Dossier.apprenti_email.like("synth-%"))
+                                     .group_by(Dossier.state)).all())
+    assert set(states) == set(STATES)
+    synth = db.session.execute(select(Dossier).where(Dossier.apprenti_email.like("synth-%"))
+                               .limit(50)).scalars().all()
+    assert all(d.version == 1 and d.formation and d.etablissement for d in synth)
+    assert any(d.employer_contact_id for d in synth)
+    # A second call keeps e-mails unique and loads nothing else.
+    add_synthetic_dossiers(10)
+    assert table_counts()["dossiers"] == after["dossiers"] + 10
+    assert load_demo()["created"] == 0
+    assert db.session.scalar(select(func.count()).select_from(DossierHistory)) == \
+        before["dossier_history"]
+
+
+def test_add_synthetic_dossiers_requires_demo(app):
+    with pytest.raises(RuntimeError, match="load_demo"):
+        add_synthetic_dossiers(10)
