@@ -1,0 +1,38 @@
+"""French formatting of figures in user-facing messages (pure)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+NBSP = "\u00a0"
+CENT = Decimal("0.01")
+
+
+def round_cents(value: Decimal) -> Decimal:
+    """Round to the nearest cent, half up (as published grids are)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def eur(value: Decimal | int | None) -> str:
+    """1421.96 → '1 421,96 €' (non-breaking spaces); whole amounts lose their decimals:
+    '5 000 €'."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{round_cents(value):,.2f}"
+    return text.replace(",", NBSP).replace(".", ",") + NBSP + "€"
+
+
+def percent(value: Decimal | int | None) -> str:
+    """Decimal('43') → '43 %', Decimal('43.50') → '43,5 %'."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    text = format(value.normalize(), "f") if value != value.to_integral_value() \
+        else str(int(value))
+    return text.replace(".", ",") + NBSP + "%"
+
+
+def day(value: date | None) -> str:
+    """01/03/2027."""
+    return value.strftime("%d/%m/%Y") if value else ""
