@@ -8,6 +8,7 @@ authorization-matrix tests guard every upgrade.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -15,7 +16,7 @@ from flask_admin.form import BaseForm
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_login import current_user
 from flask_wtf.csrf import _FlaskFormCSRF
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.utils import cached_property
 
@@ -201,7 +202,13 @@ class SecureModelView(ModelView):
         if isinstance(exc, PermissionError):
             flash(str(exc), "error")
             return True
+        if isinstance(exc, IntegrityError) and request.endpoint and (
+                request.endpoint.endswith((".delete_view", ".action_view"))):
+            flash("Cet enregistrement est utilisé ailleurs : il ne peut pas être supprimé.",
+                  "error")
+            return True
         if isinstance(exc, (StatementError, ValueError)):
+            # Never show the database's message (it carries SQL and other rows' values).
             flash("Les données saisies ne sont pas valides.", "error")
             return True
         return super().handle_view_exception(exc)
@@ -233,7 +240,7 @@ class SecureModelView(ModelView):
             action = form.action.data
             handler = self._actions_data.get(action)
             if handler and self.is_action_allowed(action):
-                response = handler[0]([str(i) for i in allowed])
+                response = handler[0](allowed)
                 if response is not None:
                     return response
         else:
@@ -247,6 +254,7 @@ class SecureModelView(ModelView):
         return super().is_action_allowed(name)
 
     # --- door: editable list cells (ajax_update) --------------------------------------------------
+    @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self):
         if not self.column_editable_list or not self.can_edit:
             abort(404)

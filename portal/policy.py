@@ -10,7 +10,8 @@ from sqlalchemy import false, or_, select, true, union
 
 from .models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPLOYEUR,
                      FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE, FORMATION_ROLES, AideEmployeur,
-                     CodeReference, ConventionCollective, Dossier, Etablissement, Formation,
+                     Cfa, CodeReference, ConventionCollective, Dossier, Etablissement,
+                     EtablissementFormation, Formation,
                      GrilleRemuneration, Opco, Smic, Structure, StructureMembership, User,
                      formation_gestionnaires, formation_responsables)
 from .workflow import STATES
@@ -103,7 +104,24 @@ def etablissement_filter(user: User):
 
 
 def user_filter(user: User):
-    return true() if user.has_role(CFA_ADMIN) else User.id == user.id
+    # CFA staff see every dossier, hence every person on them (e.g. to pick a structure's
+    # référent); only the cfa_admin opens the user screens (see _VIEW_ROLES).
+    return true() if user.has_role(*CFA_ROLES) else User.id == user.id
+
+
+def cfa_filter(user: User):
+    # The CFA's identity (name, UAI, address) is printed on every document: public to all.
+    return true()
+
+
+def etablissement_formation_filter(user: User):
+    if user.has_role(*CFA_ROLES):
+        return true()
+    formations = managed_formation_ids(user)
+    if formations is None:
+        return false()
+    return EtablissementFormation.id.in_(
+        select(Formation.etablissement_formation_id).where(Formation.id.in_(formations)))
 
 
 def reference_filter(user: User):
@@ -116,6 +134,8 @@ _FILTERS = {
     Structure: structure_filter,
     Etablissement: etablissement_filter,
     User: user_filter,
+    Cfa: cfa_filter,
+    EtablissementFormation: etablissement_formation_filter,
     **{model: reference_filter for model in REFERENCE_MODELS},
 }
 
