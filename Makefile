@@ -46,7 +46,7 @@ test-postgresql: install-dev system-deps
 	$(BIN)/python -m pytest -q tests --db=postgresql
 
 bench: install-dev system-deps
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -23,6 +23,13 @@ DEMO_ACCOUNTS = [
 DEMO_PASSWORD = "sillon-demo"
 
 
+def refresh_planner_statistics() -> None:
+    """ANALYZE after a bulk load: without statistics SQLite and PostgreSQL pick poor plans for
+    the scoped list queries (an OR of sub-selects)."""
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
 def register_cli(app: Flask) -> None:
     seed = AppGroup("seed", help="Charger les données de référence ou de démonstration.")
     users = AppGroup("users", help="Gérer les comptes.")
@@ -54,6 +61,7 @@ def register_cli(app: Flask) -> None:
             added = add_synthetic_dossiers(extra)
             click.echo(f"{added} dossiers synthétiques ajoutés en "
                        f"{time.perf_counter() - started:.1f} s.")
+        refresh_planner_statistics()
 
     @seed.command("accounts")
     def seed_accounts():

@@ -363,11 +363,11 @@ def upgrade():
     )
     with op.batch_alter_table('dossiers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dossiers_apprenti_email'), ['apprenti_email'], unique=False)
-        batch_op.create_index(batch_op.f('ix_dossiers_apprentice_user_id'), ['apprentice_user_id'], unique=False)
+        batch_op.create_index('ix_dossiers_apprentice_user_id', ['apprentice_user_id'], unique=False, sqlite_where=sa.text('apprentice_user_id IS NOT NULL'), postgresql_where=sa.text('apprentice_user_id IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_dossiers_cfa_conseiller_id'), ['cfa_conseiller_id'], unique=False)
         batch_op.create_index('ix_dossiers_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossiers_employer_contact_id'), ['employer_contact_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_dossiers_etablissement_id'), ['etablissement_id'], unique=False)
+        batch_op.create_index('ix_dossiers_etablissement_contact', ['etablissement_id', 'employer_contact_id', 'state'], unique=False)
         batch_op.create_index('ix_dossiers_formation_state', ['formation_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossiers_state'), ['state'], unique=False)
 
@@ -755,11 +755,11 @@ def downgrade():
     with op.batch_alter_table('dossiers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dossiers_state'))
         batch_op.drop_index('ix_dossiers_formation_state')
-        batch_op.drop_index(batch_op.f('ix_dossiers_etablissement_id'))
+        batch_op.drop_index('ix_dossiers_etablissement_contact')
         batch_op.drop_index(batch_op.f('ix_dossiers_employer_contact_id'))
         batch_op.drop_index('ix_dossiers_created_id')
         batch_op.drop_index(batch_op.f('ix_dossiers_cfa_conseiller_id'))
-        batch_op.drop_index(batch_op.f('ix_dossiers_apprentice_user_id'))
+        batch_op.drop_index('ix_dossiers_apprentice_user_id')
         batch_op.drop_index(batch_op.f('ix_dossiers_apprenti_email'))
 
     op.drop_table('dossiers')

@@ -16,6 +16,16 @@ class Dossier(db.Model):
     __table_args__ = (
         db.Index("ix_dossiers_formation_state", "formation_id", "state"),
         db.Index("ix_dossiers_created_id", "created_at", "id"),
+        # The employer's scope (contact OR establishment of their structures) is an OR that
+        # no single index resolves: this covering index makes its count a scan of a small
+        # B-tree instead of the whole table.
+        db.Index("ix_dossiers_etablissement_contact", "etablissement_id", "employer_contact_id",
+                 "state"),
+        # Most dossiers get their apprentice account late (or never, when imported): a partial
+        # index keeps the planner's estimate of "apprentice_user_id = ?" at one row.
+        db.Index("ix_dossiers_apprentice_user_id", "apprentice_user_id",
+                 sqlite_where=db.text("apprentice_user_id IS NOT NULL"),
+                 postgresql_where=db.text("apprentice_user_id IS NOT NULL")),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -23,9 +33,8 @@ class Dossier(db.Model):
     dispositif = db.Column(db.String(24), nullable=False, default=APPRENTISSAGE)
     niveau_saisie = db.Column(db.String(10), nullable=False, default=SAISIE_COMPLETE)
     formation_id = db.Column(db.Integer, db.ForeignKey("formations.id"), nullable=False)
-    apprentice_user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"),
-                                   index=True)
-    etablissement_id = db.Column(db.Integer, db.ForeignKey("etablissements.id"), index=True)
+    apprentice_user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    etablissement_id = db.Column(db.Integer, db.ForeignKey("etablissements.id"))
     employer_contact_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"),
                                     index=True)
     cfa_conseiller_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"),

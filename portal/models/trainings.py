@@ -108,5 +108,9 @@ class Formation(db.Model):
     def latest_document(self, kind: str):
         return next((d for d in self.documents if d.kind == kind), None)
 
+    @staticmethod
+    def label_for(intitule: str, annee_campagne) -> str:
+        return f"{intitule} ({annee_campagne})"
+
     def __str__(self) -> str:
-        return f"{self.intitule} ({self.annee_campagne})"
+        return self.label_for(self.intitule, self.annee_campagne)
