@@ -13,6 +13,7 @@ from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
 from portal.workflow import STATE_CHOICES, state_label
 
 from .base import SecureModelView
+from .dossier_tabs import DossierTabsMixin
 from .filters import ScopedFilterEqual
 
 
@@ -38,7 +39,7 @@ _BASE_FIELDS = ["niveau_saisie", "dispositif", "apprenti_nom", "apprenti_prenom"
                 "employeur_contact_email", "date_debut_contrat", "date_fin_contrat"]
 
 
-class DossierView(SecureModelView):
+class DossierView(DossierTabsMixin, SecureModelView):
     column_list = ["id", "apprenti", "formation", "etablissement", "state", "dispositif",
                    "date_debut_contrat", "updated_at"]
     column_labels = {

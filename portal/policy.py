@@ -262,6 +262,61 @@ def may_delete(user: User, obj) -> bool:
     return True
 
 
+# --- dossier tabs (SPEC §2: "filled by") ------------------------------------------------------
+
+TAB_EDITORS = {
+    "base": CFA_ROLES | FORMATION_ROLES | {EMPLOYEUR},
+    "alternant": frozenset({ALTERNANT}),
+    "employeur": frozenset({EMPLOYEUR}),
+    "contrat": frozenset({EMPLOYEUR}),
+    "mission": frozenset({EMPLOYEUR, ALTERNANT}),
+}
+TAB_FILLED_BY = {
+    "base": "la formation, l'employeur ou le CFA",
+    "alternant": "l'alternant·e",
+    "employeur": "l'employeur",
+    "contrat": "l'employeur",
+    "mission": "l'employeur ou l'alternant·e",
+}
+
+
+def roles_on_dossier(user: User, dossier: Dossier) -> set[str]:
+    """The roles a person holds *on this dossier* (an HR contact of ACME who also manages a
+    training is not the employer of a Globex dossier of that training)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    roles = set()
+    if user.has_role(CFA_ADMIN):
+        roles.add(CFA_ADMIN)
+    if user.has_role(CFA_CONSEILLER):
+        roles.add(CFA_CONSEILLER)
+    formation = dossier.formation
+    if formation is not None:
+        if user.has_role(FORMATION_RESPONSABLE) and user in formation.responsables:
+            roles.add(FORMATION_RESPONSABLE)
+        if user.has_role(FORMATION_GESTIONNAIRE) and user in formation.gestionnaires:
+            roles.add(FORMATION_GESTIONNAIRE)
+    if user.has_role(EMPLOYEUR):
+        structure = dossier.etablissement.structure if dossier.etablissement else None
+        if dossier.employer_contact_id == user.id or (
+                structure is not None and structure.referent_id == user.id):
+            roles.add(EMPLOYEUR)
+    if user.has_role(ALTERNANT) and dossier.apprentice_user_id == user.id:
+        roles.add(ALTERNANT)
+    return roles
+
+
+def tab_edit_refusal(user: User, dossier: Dossier, tab_code: str) -> str | None:
+    """Why this person cannot change this tab of a dossier they see, in French; None if they
+    can. The caller has already checked the dossier is in their scope."""
+    editors = TAB_EDITORS.get(tab_code)
+    if not editors:
+        return "Cet onglet se consulte : il ne se modifie pas."
+    if not roles_on_dossier(user, dossier) & editors:
+        return f"Cet onglet est rempli par {TAB_FILLED_BY[tab_code]} : vous le consultez."
+    return dossier_locked_for(user, dossier)
+
+
 # Role priority used to choose which form a person with several roles gets on a shared screen.
 ROLE_PRIORITY = (CFA_ADMIN, CFA_CONSEILLER, FORMATION_RESPONSABLE, FORMATION_GESTIONNAIRE,
                  EMPLOYEUR, ALTERNANT)

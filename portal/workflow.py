@@ -50,3 +50,43 @@ INITIAL_STATE = "initialise"
 def state_label(code: str | None) -> str:
     state = STATES.get(code or "")
     return state.label if state else (code or "")
+
+
+def now():
+    """Naive UTC timestamp, as stored in the database."""
+    from .models.people import utcnow
+    return utcnow()
+
+
+# States where saving a tab moves the dossier along the entry states automatically.
+_ENTRY_STATES = ("initialise", "en_saisie", "saisie_complete")
+
+
+def entry_state_for(dossier) -> str:
+    """en_saisie or saisie_complete, from the dossier's completeness (SPEC §3): every tab
+    complete and valid, and the mission validated when the training requires one."""
+    from .tabs import dossier_is_complete
+    if not dossier_is_complete(dossier):
+        return "en_saisie"
+    formation = dossier.formation
+    if formation is not None and formation.mission_requise:
+        mission = dossier.mission
+        if mission is None or mission.status != "validee":
+            return "en_saisie"
+    return "saisie_complete"
+
+
+def on_tab_saved(dossier, user) -> None:
+    """After a tab is saved: initialise → en_saisie, and en_saisie ⇄ saisie_complete as the
+    dossier becomes complete or not. Each change is a history entry."""
+    from .extensions import db
+    from .models import DossierHistory
+    if dossier.state not in _ENTRY_STATES:
+        return
+    db.session.flush()
+    target = entry_state_for(dossier)
+    if target != dossier.state:
+        db.session.add(DossierHistory(dossier=dossier, user_id=getattr(user, "id", None),
+                                      kind="transition", from_state=dossier.state,
+                                      to_state=target))
+        dossier.state = target

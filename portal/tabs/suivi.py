@@ -1,0 +1,26 @@
+"""Suivi – Info (SPEC §2): state, next action and who must act, the CFA contact, history."""
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Tab
+
+ACTOR_LABELS = {"alternant": "l'alternant·e", "employeur": "l'employeur",
+                "formation_responsable": "la formation", "cfa_conseiller": "le CFA",
+                "cfa_admin": "le CFA"}
+
+
+class SuiviTab(Tab):
+    code = "suivi"
+    label = "Suivi – Info"
+    editable = False
+    template = "admin/dossier/tab_suivi.html"
+
+    def extra_context(self, dossier, data) -> dict[str, Any]:
+        from portal.models import DossierHistory
+        from portal.workflow import STATES, state_label
+        state = STATES.get(dossier.state)
+        actors = ", ".join(ACTOR_LABELS.get(a, a) for a in state.actors) if state else ""
+        history = (DossierHistory.query.filter_by(dossier_id=dossier.id)
+                   .order_by(DossierHistory.at.desc(), DossierHistory.id.desc()).limit(200).all())
+        return {"actors": actors, "history": history, "state_label": state_label}
