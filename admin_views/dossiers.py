@@ -1,7 +1,7 @@
 """The dossier list, details and edit screens (every role, each in its scope)."""
 from flask_admin.contrib.sqla.filters import (DateBetweenFilter, FilterEqual, FilterLike)
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from wtforms import validators
 
 from forms.validators import EndAfter, Siret
@@ -31,7 +31,10 @@ def _state_badge(view, context, model, name):
 
 
 def _apprentice(view, context, model, name):
-    return escape(model.apprenti_nom_complet)
+    # The dossier opens on its tabs (Données de base first).
+    return Markup('<a href="{}" class="sillon-open-dossier">{}</a>').format(
+        view.get_url(".tab_view", dossier_id=model.id, tab_code="base"),
+        model.apprenti_nom_complet)
 
 
 _BASE_FIELDS = ["niveau_saisie", "dispositif", "apprenti_nom", "apprenti_prenom",

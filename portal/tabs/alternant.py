@@ -143,6 +143,13 @@ class AlternantTab(Tab):
         ]
 
 
+    def extra_context(self, dossier, data) -> dict[str, Any]:
+        from datetime import date
+        # The page script shows the legal representative for a minor on this date.
+        return {"reference_date": data.get("date_conclusion") or data.get("date_debut_contrat")
+                or date.today()}
+
+
 def dossier_data_after(dossier, data):
     from . import dossier_data
     return dossier_data(dossier, data)
