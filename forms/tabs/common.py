@@ -2,15 +2,30 @@
 table, stripped text."""
 from __future__ import annotations
 
+import re
+from datetime import date
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
 import sqlalchemy as sa
 from wtforms import (BooleanField, DateField, DecimalField, EmailField, IntegerField,
                      SelectField, StringField, TextAreaField)
 from wtforms import validators as v
+from wtforms.validators import StopValidation, ValidationError
 
 from portal.extensions import db
 
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+# Control characters other than tab and newlines never belong in a field (and PostgreSQL
+# refuses NUL in text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def _clean(value):
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 
 def _strip(value):
@@ -18,7 +33,8 @@ def _strip(value):
 
 
 def _upper(value):
-    return value.strip().upper() if isinstance(value, str) else value
+    """Identifiers (NIR, INE, SIRET, NAF…) never contain spaces: drop them, upper-case."""
+    return re.sub(r"\s+", "", value).upper() if isinstance(value, str) else value
 
 
 class TabForm(FlaskForm):
@@ -26,6 +42,28 @@ class TabForm(FlaskForm):
 
     class Meta:
         locales = ["fr_FR", "fr"]
+
+        def bind_field(self, form, unbound_field, options):
+            # Every text input loses its control characters before any other filter.
+            if issubclass(unbound_field.field_class, StringField):
+                filters = (_clean,) + tuple(unbound_field.kwargs.get("filters", ()))
+                options = dict(options, filters=filters)
+            return unbound_field.bind(form=form, **options)
+
+
+class _DateRange:
+    def __call__(self, form, field):
+        if field.data is not None and not (MIN_DATE <= field.data <= MAX_DATE):
+            raise ValidationError("Date hors des limites possibles (1900 à 2100).")
+
+
+class _Finite:
+    """Decimal inputs: refuse NaN and infinities before any comparison."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, Decimal) and not field.data.is_finite():
+            field.data = None
+            raise StopValidation("Saisissez un montant.")
 
 
 def text(label: str, max_length: int = 100, **kwargs):
@@ -35,7 +73,7 @@ def text(label: str, max_length: int = 100, **kwargs):
 
 def code_text(label: str, max_length: int, **kwargs):
     """Identifiers: stripped and upper-cased (NIR, INE, NAF…)."""
-    return StringField(label, [v.Optional(), v.Length(max=max_length + 6, message=(
+    return StringField(label, [v.Optional(), v.Length(max=max_length, message=(
         f"{max_length} caractères au plus."))], filters=[_upper], **kwargs)
 
 
@@ -46,7 +84,7 @@ def email(label: str, **kwargs):
 
 
 def day(label: str, **kwargs):
-    return DateField(label, [v.Optional()], format=DATE_FORMATS, **kwargs)
+    return DateField(label, [v.Optional(), _DateRange()], format=DATE_FORMATS, **kwargs)
 
 
 def flag(label: str, **kwargs):
@@ -54,16 +92,16 @@ def flag(label: str, **kwargs):
 
 
 def integer(label: str, minimum: int | None = None, maximum: int | None = None, **kwargs):
-    checks = [v.Optional()]
-    if minimum is not None or maximum is not None:
-        checks.append(v.NumberRange(min=minimum, max=maximum, message=(
-            f"Saisissez un nombre entre {minimum} et {maximum}." if maximum is not None
-            else f"Saisissez un nombre supérieur ou égal à {minimum}.")))
-    return IntegerField(label, checks, **kwargs)
+    # Always bounded: a database integer overflows long before Python's.
+    minimum = 0 if minimum is None else minimum
+    maximum = 1_000_000 if maximum is None else maximum
+    return IntegerField(label, [v.Optional(), v.NumberRange(
+        min=minimum, max=maximum, message=f"Saisissez un nombre entre {minimum} et {maximum}.")],
+        **kwargs)
 
 
 def amount(label: str, **kwargs):
-    return DecimalField(label, [v.Optional(), v.NumberRange(
+    return DecimalField(label, [v.Optional(), _Finite(), v.NumberRange(
         min=0, max=10_000_000, message="Saisissez un montant positif.")], places=2, **kwargs)
 
 
