@@ -35,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
+    from .reference_provider import init_app as init_reference_provider
+    init_reference_provider(app)  # the rules read SMIC, grids, IDCC, aids from the database
 
     from . import models  # noqa: F401  (register every table)
     from .auth import bp as auth_bp
