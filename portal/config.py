@@ -62,5 +62,10 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP") or 50),
         "RGPD_TERMS_VERSION": env.get("RGPD_TERMS_VERSION") or "2026-01",
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+        # Optional SIRET lookup in the public "API Recherche d'entreprises" (off by default).
+        "COMPANY_DIRECTORY_ENABLED": _bool(env.get("COMPANY_DIRECTORY_ENABLED")),
+        "COMPANY_DIRECTORY_URL": env.get("COMPANY_DIRECTORY_URL")
+        or "https://recherche-entreprises.api.gouv.fr",
+        "COMPANY_DIRECTORY_TIMEOUT": float(env.get("COMPANY_DIRECTORY_TIMEOUT") or 3.0),
     }
     return cfg
