@@ -53,6 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .cli import register_cli
     register_cli(app)
+    from .notifications import init_app as init_notifications
+    init_notifications(app)  # outbox e-mails sent after each request's commit; flask mail …
 
     _register_guards(app)
     _register_errors(app)

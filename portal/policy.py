@@ -314,6 +314,11 @@ def tab_edit_refusal(user: User, dossier: Dossier, tab_code: str) -> str | None:
         return "Cet onglet se consulte : il ne se modifie pas."
     if not roles_on_dossier(user, dossier) & editors:
         return f"Cet onglet est rempli par {TAB_FILLED_BY[tab_code]} : vous le consultez."
+    mission = dossier.mission
+    if tab_code == "mission" and mission is not None and mission.status in ("soumise", "validee"):
+        return ("La mission a été soumise au responsable de la formation : elle ne se modifie "
+                "plus, sauf s'il la renvoie." if mission.status == "soumise" else
+                "La mission a été validée : elle ne se modifie plus.")
     return dossier_locked_for(user, dossier)
 
 

@@ -90,3 +90,258 @@ def on_tab_saved(dossier, user) -> None:
                                       kind="transition", from_state=dossier.state,
                                       to_state=target))
         dossier.state = target
+
+
+# --- transitions (SPEC §3) -----------------------------------------------------------------------
+# Each transition: where it starts, who may trigger it (roles the person holds *on this
+# dossier*, portal.policy.roles_on_dossier), its guard (French refusal or None), the e-mails it
+# sends and the history entry it writes — all in one transaction (run_transition).
+
+PARTIES = frozenset({"alternant", "employeur"})
+MANAGER = frozenset({"formation_responsable"})
+FORMATION = frozenset({"formation_responsable", "formation_gestionnaire"})
+CFA = frozenset({"cfa_admin", "cfa_conseiller"})
+ADMIN = frozenset({"cfa_admin"})
+
+
+class TransitionRefused(Exception):
+    """A transition that cannot run: the message is French, for the user."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    code: str
+    label: str                       # the button / action label
+    sources: tuple[str, ...]
+    target: str
+    roles: frozenset
+    needs_comment: bool = False
+    comment_label: str = "Commentaire"
+    bulk: bool = False               # offered as a list action
+    guard: str | None = None         # name of a guard function below
+    mails: tuple[str, ...] = ()      # names of mail builders below
+    stamp: str | None = None         # Dossier column set to now / to the user
+
+
+def _guard_complete(dossier) -> str | None:
+    from .tabs import dossier_findings
+    errors = [tf for tf in dossier_findings(dossier) if tf.finding.level == "error"]
+    if errors:
+        return (f"La saisie n'est pas complète : {len(errors)} anomalie"
+                f"{'s' if len(errors) > 1 else ''} à corriger (voir l'onglet Résumé).")
+    formation = dossier.formation
+    if formation is not None and formation.mission_requise and (
+            dossier.mission is None or dossier.mission.status != "validee"):
+        return "La mission doit être validée par le responsable de la formation."
+    return None
+
+
+def _guard_economy(dossier) -> str | None:
+    formation = dossier.formation
+    if formation is None or formation.prix is None:
+        return "Le prix de la formation (NPEC) n'est pas renseigné sur la formation."
+    etab = dossier.etablissement
+    if etab is None:
+        return "L'établissement employeur n'est pas renseigné."
+    billing_needed = (dossier.dispositif == "professionnalisation" or etab.monaco
+                      or (etab.type_employeur or "0") >= "21")
+    if billing_needed and not (etab.facturation_raison_sociale and etab.facturation_adresse):
+        return "Les informations de facturation de l'employeur sont obligatoires ici."
+    return None
+
+
+def _guard_started(dossier) -> str | None:
+    from datetime import date
+    if dossier.date_debut_contrat is None or dossier.date_debut_contrat > date.today():
+        return "Une rupture n'est possible qu'après le début d'exécution du contrat."
+    return None
+
+
+GUARDS = {"complete": _guard_complete, "economy": _guard_economy, "started": _guard_started}
+
+_VALIDATION_SOURCES = ("saisie_complete", "a_corriger")
+_AFTER_REQUEST = ("validation_demandee", "valide_formation", "economie_validee",
+                  "documents_retournes")
+_OPEN = ("initialise", "en_saisie", "saisie_complete", "a_corriger", "validation_demandee",
+         "valide_formation", "economie_validee", "documents_retournes", "documents_valides")
+
+TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
+    Transition("demander_validation", "Demander la validation", _VALIDATION_SOURCES,
+               "validation_demandee", PARTIES, guard="complete",
+               mails=("to_managers_validation",)),
+    Transition("valider_formation", "Valider le dossier", ("validation_demandee",),
+               "valide_formation", MANAGER | ADMIN, bulk=True, mails=("to_cfa_economy",
+                                                                      "to_parties_validated"),
+               stamp="formation_validee"),
+    Transition("valider_economie", "Valider les éléments économiques", ("valide_formation",),
+               "economie_validee", CFA, bulk=True, guard="economy",
+               mails=("to_employer_documents",), stamp="economie_validee"),
+    Transition("declarer_envoi_opco", "Déclarer l'envoi à l'OPCO", ("documents_valides",),
+               "envoye_opco", frozenset({"employeur"}) | CFA, mails=("to_cfa_opco",),
+               stamp="envoye_opco"),
+    Transition("renvoyer_correction", "Renvoyer pour correction", _AFTER_REQUEST + (
+               "saisie_complete",), "a_corriger", MANAGER | CFA, needs_comment=True,
+               comment_label="Ce qui doit être corrigé", mails=("to_parties_correction",)),
+    Transition("annuler", "Annuler le dossier", _OPEN, "annule", MANAGER | ADMIN,
+               needs_comment=True, comment_label="Motif de l'annulation",
+               mails=("to_everyone_cancelled",)),
+    Transition("rompre", "Déclarer une rupture", ("valide_formation", "economie_validee",
+                                                  "documents_retournes", "documents_valides",
+                                                  "envoye_opco"),
+               "rompu", CFA | frozenset({"employeur"}), needs_comment=True,
+               comment_label="Cause de la rupture", guard="started",
+               mails=("to_everyone_broken",)),
+    Transition("deverrouiller", "Déverrouiller le dossier", ("valide_formation",
+               "economie_validee", "documents_retournes", "documents_valides", "envoye_opco"),
+               "a_corriger", ADMIN, needs_comment=True, comment_label="Motif du déverrouillage",
+               mails=("to_parties_correction",)),
+)}
+
+
+def available_transitions(dossier, user) -> list[Transition]:
+    """The transitions this person may try on this dossier now (guards aside)."""
+    from .policy import roles_on_dossier
+    roles = roles_on_dossier(user, dossier)
+    return [t for t in TRANSITIONS.values() if dossier.state in t.sources and roles & t.roles]
+
+
+def refusal(transition: Transition, dossier, user) -> str | None:
+    """Why this person cannot run this transition on this dossier now, in French."""
+    from .policy import roles_on_dossier
+    if not roles_on_dossier(user, dossier) & transition.roles:
+        return f"« {transition.label} » : vous n'avez pas le droit de faire cette action."
+    if dossier.state not in transition.sources:
+        return (f"« {transition.label} » est impossible dans l'état "
+                f"« {state_label(dossier.state)} ».")
+    if transition.guard:
+        return GUARDS[transition.guard](dossier)
+    return None
+
+
+def run_transition(code: str, dossier, user, *, comment: str | None = None,
+                   rupture_date=None, commit: bool = True) -> str:
+    """Run one transition: guard, state change, timestamps, history entry and outbox e-mails in
+    one transaction. Returns the new state; raises TransitionRefused (nothing changed)."""
+    from .extensions import db
+    from .models import DossierHistory
+    transition = TRANSITIONS.get(code)
+    if transition is None:
+        raise TransitionRefused("Action inconnue.")
+    reason = refusal(transition, dossier, user)
+    comment = (comment or "").strip() or None
+    if reason is None and transition.needs_comment and not comment:
+        reason = f"« {transition.label} » : {transition.comment_label.lower()} est obligatoire."
+    if reason is None and code == "rompre" and rupture_date is None:
+        reason = "Indiquez la date de la rupture."
+    if reason:
+        raise TransitionRefused(reason)
+    source = dossier.state
+    target = transition.target
+    dossier.state = target
+    stamp = now()
+    if transition.stamp:
+        setattr(dossier, f"{transition.stamp}_at", stamp)
+        if hasattr(dossier, f"{transition.stamp}_par_id"):
+            setattr(dossier, f"{transition.stamp}_par_id", user.id)
+    if code == "demander_validation":
+        from .policy import roles_on_dossier
+        roles = roles_on_dossier(user, dossier)
+        if "alternant" in roles:
+            dossier.alternant_validation_demandee_at = stamp
+        if "employeur" in roles:
+            dossier.employeur_validation_demandee_at = stamp
+    if code == "renvoyer_correction":
+        dossier.correction_commentaire = comment
+    if code == "annuler":
+        dossier.annulation_motif = comment
+    if code == "rompre":
+        dossier.rupture_date, dossier.rupture_cause = rupture_date, comment[:200]
+    if code == "deverrouiller":
+        dossier.deverrouille_at, dossier.deverrouille_motif = stamp, comment
+        dossier.correction_commentaire = comment
+    db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="transition",
+                                  from_state=source, to_state=target, comment=comment,
+                                  at=stamp))
+    from . import mails
+    for builder in transition.mails:
+        getattr(mails, builder)(dossier, user=user, comment=comment)
+    # Automatic validation mode: the request validates at once (SPEC §3).
+    if code == "demander_validation" and dossier.formation is not None and \
+            dossier.formation.mode_validation == "automatique":
+        dossier.state = "valide_formation"
+        dossier.formation_validee_at = stamp
+        db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="transition",
+                                      from_state=target, to_state="valide_formation",
+                                      comment="Validation automatique de la formation",
+                                      at=stamp))
+        mails.to_cfa_economy(dossier, user=user, comment=None)
+        mails.to_parties_validated(dossier, user=user, comment=None)
+        target = "valide_formation"
+    if commit:
+        db.session.commit()
+    return target
+
+
+# --- the mission gate (SPEC §2–§3) -------------------------------------------------------------
+
+def mission_refusal(action: str, dossier, user) -> str | None:
+    from .policy import roles_on_dossier
+    roles = roles_on_dossier(user, dossier)
+    mission = dossier.mission
+    formation = dossier.formation
+    if formation is None or not formation.mission_requise:
+        return "Cette formation ne demande pas de mission."
+    status = mission.status if mission is not None else "brouillon"
+    if action == "soumettre":
+        if not roles & PARTIES:
+            return "Seuls l'employeur et l'alternant·e soumettent la mission."
+        if mission is None or not (mission.description or "").strip():
+            return "Décrivez la mission avant de la soumettre."
+        if status not in ("brouillon", "a_corriger"):
+            return "La mission a déjà été soumise."
+        return None
+    if not roles & (MANAGER | ADMIN):
+        return "Seul le responsable de la formation valide ou renvoie la mission."
+    if status != "soumise":
+        return "La mission n'a pas été soumise."
+    return None
+
+
+def run_mission(action: str, dossier, user, *, comment: str | None = None,
+                commit: bool = True) -> str:
+    """soumettre (e-mails the manager) / valider / renvoyer (with a comment)."""
+    from . import mails
+    from .extensions import db
+    from .models import DossierHistory
+    reason = mission_refusal(action, dossier, user)
+    comment = (comment or "").strip() or None
+    if reason is None and action == "renvoyer" and not comment:
+        reason = "Indiquez ce qui doit être revu dans la mission."
+    if reason:
+        raise TransitionRefused(reason)
+    mission, stamp = dossier.mission, now()
+    labels = {"soumettre": "Mission soumise au responsable", "valider": "Mission validée",
+              "renvoyer": "Mission renvoyée pour être revue"}
+    if action == "soumettre":
+        mission.status, mission.submitted_at, mission.submitted_by_id = "soumise", stamp, user.id
+        mails.to_manager_mission(dossier, user=user, comment=None)
+    elif action == "valider":
+        mission.status, mission.validated_at, mission.validated_by_id = "validee", stamp, user.id
+        mission.commentaire = comment
+        mails.to_parties_mission(dossier, user=user, comment=comment, validated=True)
+    else:
+        mission.status, mission.commentaire = "a_corriger", comment
+        mails.to_parties_mission(dossier, user=user, comment=comment, validated=False)
+    db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="mission",
+                                  comment=labels[action] + (f" : {comment}" if comment else ""),
+                                  at=stamp))
+    if dossier.state in _ENTRY_STATES:
+        db.session.flush()
+        target = entry_state_for(dossier)
+        if target != dossier.state:
+            db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="transition",
+                                          from_state=dossier.state, to_state=target, at=stamp))
+            dossier.state = target
+    if commit:
+        db.session.commit()
+    return mission.status

@@ -10,6 +10,7 @@ class MissionTab(Tab):
     code = "mission"
     label = "La mission"
     fields = ("mission_description",)
+    template = "admin/dossier/tab_mission.html"
 
     def visible(self, dossier) -> bool:
         return bool(dossier.formation is not None and dossier.formation.mission_requise)
@@ -36,3 +37,23 @@ class MissionTab(Tab):
                         help="Décrivez les activités que l'alternant·e exercera dans "
                              "l'entreprise. Le responsable de la formation valide la mission "
                              "avant que le dossier puisse continuer.")]
+
+    def extra_context(self, dossier, data) -> dict[str, Any]:
+        from flask_login import current_user
+
+        from portal.models import Mission
+        from portal.policy import roles_on_dossier
+        from portal.workflow import mission_refusal
+        mission = dossier.mission
+        status = mission.status if mission is not None else Mission.BROUILLON
+        roles = roles_on_dossier(current_user, dossier)
+        actions = []
+        if roles & {"employeur", "alternant"}:
+            actions.append(("soumettre", "Soumettre la mission au responsable", False))
+        if roles & {"formation_responsable", "cfa_admin"}:
+            actions += [("valider", "Valider la mission", False),
+                        ("renvoyer", "Renvoyer la mission", True)]
+        return {"mission_status": status, "mission_label": Mission.STATUS_LABELS[status],
+                "mission_comment": mission.commentaire if mission is not None else None,
+                "mission_actions": [(code, label, mission_refusal(code, dossier, current_user),
+                                     needs) for code, label, needs in actions]}

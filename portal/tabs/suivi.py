@@ -23,4 +23,10 @@ class SuiviTab(Tab):
         actors = ", ".join(ACTOR_LABELS.get(a, a) for a in state.actors) if state else ""
         history = (DossierHistory.query.filter_by(dossier_id=dossier.id)
                    .order_by(DossierHistory.at.desc(), DossierHistory.id.desc()).limit(200).all())
-        return {"actors": actors, "history": history, "state_label": state_label}
+        from flask_login import current_user
+
+        from portal.workflow import available_transitions, refusal
+        transitions = [(t, refusal(t, dossier, current_user))
+                       for t in available_transitions(dossier, current_user)]
+        return {"actors": actors, "history": history, "state_label": state_label,
+                "transitions": transitions}
