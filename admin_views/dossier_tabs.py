@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy, tabs, workflow
 from portal.extensions import db
+from portal.locking import DossierLocked
 from portal.models import DossierHistory
 from portal.rules import ERROR
 from portal.tabs.base import blank
@@ -142,6 +143,10 @@ class DossierTabsMixin:
         except StaleDataError:
             db.session.rollback()
             flash(STALE_MESSAGE, "error")
+            return False, findings
+        except DossierLocked as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
             return False, findings
         return True, None
 

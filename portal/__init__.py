@@ -53,6 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .cli import register_cli
     register_cli(app)
+    from .locking import init_app as init_locking
+    init_locking(app)  # the dossier lock holds in the model layer, whatever the door
     from .notifications import init_app as init_notifications
     init_notifications(app)  # outbox e-mails sent after each request's commit; flask mail …
 

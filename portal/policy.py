@@ -226,7 +226,12 @@ def can_see(user: User, obj) -> bool:
 
 def dossier_locked_for(user: User, dossier: Dossier) -> str | None:
     """Why the dossier cannot be changed by this person now, in French; None if it can."""
-    state = STATES.get(dossier.state)
+    return state_locked_for(user, dossier.state)
+
+
+def state_locked_for(user: User, state_code: str | None) -> str | None:
+    """Why a dossier in this state cannot be changed by this person, in French."""
+    state = STATES.get(state_code or "")
     if state is None:
         return None
     if state.locked:

@@ -223,7 +223,6 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
     """Run one transition: guard, state change, timestamps, history entry and outbox e-mails in
     one transaction. Returns the new state; raises TransitionRefused (nothing changed)."""
     from .extensions import db
-    from .models import DossierHistory
     transition = TRANSITIONS.get(code)
     if transition is None:
         raise TransitionRefused("Action inconnue.")
@@ -235,6 +234,15 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
         reason = "Indiquez la date de la rupture."
     if reason:
         raise TransitionRefused(reason)
+    from .locking import transition_scope
+    with transition_scope(db.session):
+        return _apply(transition, dossier, user, comment, rupture_date, commit)
+
+
+def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
+    from .extensions import db
+    from .models import DossierHistory
+    code = transition.code
     source = dossier.state
     target = transition.target
     dossier.state = target
@@ -310,15 +318,22 @@ def mission_refusal(action: str, dossier, user) -> str | None:
 def run_mission(action: str, dossier, user, *, comment: str | None = None,
                 commit: bool = True) -> str:
     """soumettre (e-mails the manager) / valider / renvoyer (with a comment)."""
-    from . import mails
     from .extensions import db
-    from .models import DossierHistory
     reason = mission_refusal(action, dossier, user)
     comment = (comment or "").strip() or None
     if reason is None and action == "renvoyer" and not comment:
         reason = "Indiquez ce qui doit être revu dans la mission."
     if reason:
         raise TransitionRefused(reason)
+    from .locking import transition_scope
+    with transition_scope(db.session):
+        return _apply_mission(action, dossier, user, comment, commit)
+
+
+def _apply_mission(action, dossier, user, comment, commit) -> str:
+    from . import mails
+    from .extensions import db
+    from .models import DossierHistory
     mission, stamp = dossier.mission, now()
     labels = {"soumettre": "Mission soumise au responsable", "valider": "Mission validée",
               "renvoyer": "Mission renvoyée pour être revue"}
