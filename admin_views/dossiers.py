@@ -6,6 +6,7 @@ from wtforms import validators
 
 from forms.validators import EndAfter, Siret
 from portal import policy
+from portal.history import record_column_changes
 from portal.extensions import db
 from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR, FORMATION_GESTIONNAIRE,
                            FORMATION_RESPONSABLE, Dossier, Formation)
@@ -137,4 +138,7 @@ class DossierView(DossierWorkflowMixin, DossierTabsMixin, SecureModelView):
             model.created_by_id = current_user.id
             if model.cfa_conseiller_id is None and model.formation is not None:
                 model.cfa_conseiller_id = model.formation.conseiller_cfa_id
+        else:
+            record_column_changes(model, model, current_user, self.column_labels,
+                                  prefix="Fiche dossier – ")
         super().on_model_change(form, model, is_created)

@@ -28,5 +28,6 @@ class SuiviTab(Tab):
         from portal.workflow import available_transitions, refusal
         transitions = [(t, refusal(t, dossier, current_user))
                        for t in available_transitions(dossier, current_user)]
+        from portal.deadlines import dossier_deadlines
         return {"actors": actors, "history": history, "state_label": state_label,
-                "transitions": transitions}
+                "transitions": transitions, "deadlines": dossier_deadlines(dossier)}
