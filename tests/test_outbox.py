@@ -32,10 +32,14 @@ def smtp(app):
 
 @pytest.fixture()
 def clean_outbox(app):
+    """An empty outbox for the test (other tests leave unsent e-mails: no MAIL_SERVER)."""
+    def empty():
+        with app.app_context():
+            db.session.execute(sa.delete(OutboxEmail))
+            db.session.commit()
+    empty()
     yield
-    with app.app_context():
-        db.session.execute(sa.delete(OutboxEmail))
-        db.session.commit()
+    empty()
 
 
 def _queue(app, to="personne@exemple.fr", commit=True):
