@@ -57,6 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
     init_locking(app)  # the dossier lock holds in the model layer, whatever the door
     from .notifications import init_app as init_notifications
     init_notifications(app)  # outbox e-mails sent after each request's commit; flask mail …
+    from .reminders import init_app as init_reminders
+    init_reminders(app)  # flask reminders send (daily digest)
 
     _register_guards(app)
     _register_errors(app)

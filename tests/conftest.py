@@ -93,3 +93,40 @@ def db_session(app):
 def artifacts_dir():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --- e-mail: a real SMTP server on 127.0.0.1 and an empty outbox ---------------------------------
+
+@pytest.fixture()
+def smtp(app):
+    from tests.support.smtp import SmtpServer
+    server = SmtpServer().start()
+    saved = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_SUPPRESS_SEND")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_SUPPRESS_SEND=False)
+    app.extensions["mail"].server = "127.0.0.1"
+    app.extensions["mail"].port = server.port
+    app.extensions["mail"].suppress = False
+    try:
+        yield server
+    finally:
+        server.stop()
+        app.config.update(saved)
+        app.extensions["mail"].server = saved["MAIL_SERVER"]
+        app.extensions["mail"].port = saved["MAIL_PORT"]
+
+
+@pytest.fixture()
+def clean_outbox(app):
+    """An empty outbox for the test (other tests leave unsent e-mails: no MAIL_SERVER)."""
+    def empty():
+        with app.app_context():
+            from portal.extensions import db
+            from portal.models import OutboxEmail
+            import sqlalchemy as sa
+            db.session.execute(sa.delete(OutboxEmail))
+            db.session.commit()
+    empty()
+    yield
+    empty()
+
+

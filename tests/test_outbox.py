@@ -13,35 +13,6 @@ from portal.models.people import utcnow
 from tests.support.smtp import SmtpServer, free_port
 
 
-@pytest.fixture()
-def smtp(app):
-    server = SmtpServer().start()
-    saved = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_SUPPRESS_SEND")}
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_SUPPRESS_SEND=False)
-    app.extensions["mail"].server = "127.0.0.1"
-    app.extensions["mail"].port = server.port
-    app.extensions["mail"].suppress = False
-    try:
-        yield server
-    finally:
-        server.stop()
-        app.config.update(saved)
-        app.extensions["mail"].server = saved["MAIL_SERVER"]
-        app.extensions["mail"].port = saved["MAIL_PORT"]
-
-
-@pytest.fixture()
-def clean_outbox(app):
-    """An empty outbox for the test (other tests leave unsent e-mails: no MAIL_SERVER)."""
-    def empty():
-        with app.app_context():
-            db.session.execute(sa.delete(OutboxEmail))
-            db.session.commit()
-    empty()
-    yield
-    empty()
-
-
 def _queue(app, to="personne@exemple.fr", commit=True):
     with app.test_request_context():
         email = notifications.queue([to], "information", "Essai d'envoi", dossier=None,
