@@ -3,7 +3,6 @@ transaction commits, go out right after the request, survive an SMTP outage and 
 with back-off by `flask mail send-pending`."""
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from portal import notifications
