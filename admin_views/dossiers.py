@@ -16,7 +16,7 @@ from portal.workflow import STATE_CHOICES, state_label
 from .base import SecureModelView
 from .dossier_tabs import DossierTabsMixin
 from .dossier_workflow import DossierWorkflowMixin
-from .filters import ScopedFilterEqual
+from .filters import LateFilter, ScopedFilterEqual
 
 
 def _formation_options(user):
@@ -119,6 +119,8 @@ class DossierView(DossierWorkflowMixin, DossierTabsMixin, SecureModelView):
         FilterEqual(Dossier.dispositif, "Dispositif", options=list(DISPOSITIFS.items())),
         DateBetweenFilter(Dossier.date_debut_contrat, "Début du contrat"),
         FilterLike(Dossier.apprenti_nom, "Nom de l'alternant·e"),
+        LateFilter(Dossier.date_debut_contrat, "Échéance"),
+        FilterEqual(Formation.annee_campagne, "Promotion"),
     ]
 
     @property

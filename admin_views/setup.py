@@ -3,14 +3,10 @@ from flask import redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from portal import policy
-from portal.extensions import db
 from portal.models import (AideEmployeur, CodeReference, ConventionCollective, Dossier,
                            Etablissement, Formation, GrilleRemuneration, Opco, Smic, Structure,
                            User)
-from portal.workflow import STATES
 
 from .dossiers import DossierView
 from .people import UserView
@@ -31,14 +27,9 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        stmt = (select(Dossier.state, func.count())
-                .where(policy.row_filter(Dossier, current_user))
-                .group_by(Dossier.state))
-        counts = dict(db.session.execute(stmt).all())
-        rows = [(code, state.label, state.next_action, counts.get(code, 0))
-                for code, state in STATES.items()]
-        return self.render("admin/sillon_index.html", rows=rows, total=sum(counts.values()),
-                           roles=sorted(current_user.role_codes))
+        from portal.dashboards import dashboard
+        return self.render("admin/sillon_index.html", roles=sorted(current_user.role_codes),
+                           **dashboard(current_user))
 
 
 def init_admin(app):

@@ -3,7 +3,7 @@ the daily reminders. Dates come from portal.rules (working days, trial period)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from .rules.contract import opco_deadline, trial_period_end
 from .rules.formatting import day as fr_day
@@ -55,3 +55,46 @@ def dossier_deadlines(dossier, today: date | None = None) -> list[Deadline]:
                             "n'est pas encore validé.",
                             ("formation_responsable", "alternant", "employeur")))
     return out
+
+
+# --- the same deadlines as SQL filters (lists, dashboards) ---------------------------------------
+
+def last_start_late_for_opco(today: date) -> date:
+    """The latest start date whose OPCO deadline is already passed on `today` (the deadline
+    grows with the start date, so every earlier start is late too)."""
+    day = today
+    while opco_deadline(day) >= today:
+        day -= timedelta(days=1)
+    return day
+
+
+def late_clause(code: str, today: date | None = None):
+    """SQL filter on Dossier for the late dossiers of one kind: "opco" (not sent to the OPCO
+    within 5 working days of the start) or "debut" (started, not validated)."""
+    from sqlalchemy import and_, false
+
+    from .models import Dossier
+    today = today or date.today()
+    if code == "opco":
+        return and_(Dossier.state.notin_(CLOSED + ("envoye_opco",)),
+                    Dossier.date_debut_contrat <= last_start_late_for_opco(today))
+    if code == "debut":
+        return and_(Dossier.state.notin_(CLOSED + VALIDATED),
+                    Dossier.date_debut_contrat <= today)
+    return false()
+
+
+def due_clause(first: date, last: date):
+    """Dossiers not yet sent whose OPCO deadline falls within [first, last]. Deadlines grow
+    with the start date, so the matching starts form one interval [lo, hi]."""
+    from sqlalchemy import and_
+
+    from .models import Dossier
+    lo = first - timedelta(days=20)
+    while opco_deadline(lo) < first:
+        lo += timedelta(days=1)
+    hi = last
+    while opco_deadline(hi) > last:
+        hi -= timedelta(days=1)
+    return and_(Dossier.state.notin_(CLOSED + ("envoye_opco",)),
+                Dossier.date_debut_contrat.between(lo, hi))
