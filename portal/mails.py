@@ -46,9 +46,10 @@ def _subject(dossier, text: str) -> str:
     return f"[Sillon] Dossier n° {dossier.id} – {dossier.apprenti_nom_complet} : {text}"
 
 
-def _event(recipients, dossier, template, subject, *, user, comment, **extra):
+def _event(recipients, dossier, template, subject, *, user, comment, attachments=(), **extra):
     state = STATES.get(dossier.state)
     return queue(recipients, template, _subject(dossier, subject), dossier=dossier,
+                 attachments=attachments,
                  link=_link(dossier), actor=user, comment=comment,
                  state_label=state_label(dossier.state),
                  next_action=state.next_action if state else "", **extra)
@@ -107,3 +108,8 @@ def to_parties_mission(dossier, *, user, comment, validated: bool):
            "mission validée" if validated else "mission à revoir", user=user, comment=comment,
            headline="La mission a été validée par le responsable de la formation."
            if validated else "La mission est renvoyée pour être revue.")
+
+
+def to_employer_stamped(dossier, *, user, comment, attachments=()):
+    _event(_employer(dossier), dossier, "cerfa_vise", "CERFA visé par le CFA", user=user,
+           comment=comment, attachments=attachments)

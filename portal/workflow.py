@@ -157,7 +157,21 @@ def _guard_started(dossier) -> str | None:
     return None
 
 
-GUARDS = {"complete": _guard_complete, "economy": _guard_economy, "started": _guard_started}
+def _guard_signed_documents(dossier) -> str | None:
+    from .models import Document
+    kinds = {kind for (kind,) in Document.query.with_entities(Document.kind)
+             .filter(Document.dossier_id == dossier.id,
+                     Document.kind.in_(("cerfa_signe", "convention_signee")))}
+    missing = [label for kind, label in (("cerfa_signe", "le CERFA signé"),
+                                         ("convention_signee", "la convention signée"))
+               if kind not in kinds]
+    if missing:
+        return "Il manque " + " et ".join(missing) + "."
+    return None
+
+
+GUARDS = {"complete": _guard_complete, "economy": _guard_economy, "started": _guard_started,
+          "signed_documents": _guard_signed_documents}
 
 _VALIDATION_SOURCES = ("saisie_complete", "a_corriger")
 _AFTER_REQUEST = ("validation_demandee", "valide_formation", "economie_validee",
@@ -176,6 +190,9 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
     Transition("valider_economie", "Valider les éléments économiques", ("valide_formation",),
                "economie_validee", CFA, bulk=True, guard="economy",
                mails=("to_employer_documents",), stamp="economie_validee"),
+    Transition("valider_documents", "Valider les documents et viser le CERFA",
+               ("documents_retournes",), "documents_valides", CFA, guard="signed_documents",
+               mails=("to_employer_stamped",), stamp="documents_valides"),
     Transition("declarer_envoi_opco", "Déclarer l'envoi à l'OPCO", ("documents_valides",),
                "envoye_opco", frozenset({"employeur"}) | CFA, mails=("to_cfa_opco",),
                stamp="envoye_opco"),

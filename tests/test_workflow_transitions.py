@@ -22,6 +22,7 @@ ALLOWED = {
     "demander_validation": {ALICE, ACME},
     "valider_formation": {RESP, ADMIN},
     "valider_economie": {ADMIN, CONSEIL},
+    "valider_documents": {ADMIN, CONSEIL},
     "declarer_envoi_opco": {ACME, ADMIN, CONSEIL},
     "renvoyer_correction": {RESP, ADMIN, CONSEIL},
     "annuler": {RESP, ADMIN},
@@ -31,7 +32,8 @@ ALLOWED = {
 # A state from which each transition starts and that needs no completeness.
 RIGHT_STATE = {
     "demander_validation": "saisie_complete", "valider_formation": "validation_demandee",
-    "valider_economie": "valide_formation", "declarer_envoi_opco": "documents_valides",
+    "valider_economie": "valide_formation", "valider_documents": "documents_retournes",
+    "declarer_envoi_opco": "documents_valides",
     "renvoyer_correction": "validation_demandee", "annuler": "en_saisie",
     "rompre": "envoye_opco", "deverrouiller": "economie_validee",
 }
@@ -122,7 +124,11 @@ def test_right_role_is_refused_from_every_wrong_state(app, login, dossier, code)
         assert _snapshot(app, dossier) == before, (code, state)
 
 
-@pytest.mark.parametrize("code", [c for c in sorted(TRANSITIONS) if c != "demander_validation"])
+# Guards that need data these tests do not build: covered by the life-cycle tests.
+NEEDS_DATA = {"demander_validation", "valider_documents"}
+
+
+@pytest.mark.parametrize("code", [c for c in sorted(TRANSITIONS) if c not in NEEDS_DATA])
 def test_right_role_from_the_right_state_moves_the_dossier(app, login, dossier, code):
     transition = TRANSITIONS[code]
     for account in sorted(ALLOWED[code]):
@@ -200,3 +206,13 @@ def test_bulk_validation_reports_each_dossier(app, login, dossier):
     gest.post("/admin/dossier/action/", data={"action": "valider_formation",
                                               "rowid": [str(dossier)], "csrf_token": csrf(gest)})
     assert _snapshot(app, dossier)[0] == "validation_demandee"
+
+
+def test_documents_cannot_be_validated_before_both_signed_returns(app, login, dossier):
+    _set_state(app, dossier, "documents_retournes")
+    client = login(CONSEIL)
+    before = _snapshot(app, dossier)
+    response = _post(client, dossier, "valider_documents")
+    assert _snapshot(app, dossier) == before
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Il manque le CERFA signé et la convention signée." in page
