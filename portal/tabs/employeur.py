@@ -86,7 +86,7 @@ SIRET_MESSAGE = ("Ce numéro SIRET n'est pas valide : 14 chiffres dont le dernie
 # History entry recording that this dossier created a pending establishment: it is also what
 # lets this dossier keep completing that establishment until the CFA has checked it.
 CREATED_ENTRY = "L'employeur – Nouvel établissement (SIRET)"
-_MONACO_POSTAL_CODE = re.compile(r"^980\d\d$")
+_MONACO_POSTAL_CODE = re.compile(r"^980[0-9]{2}$")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -113,15 +113,16 @@ def billing_required(data: dict[str, Any], dossier) -> bool:
 
 def _name_key(value: Any) -> str:
     """Case- and accent-insensitive form of a name, the same on SQLite and PostgreSQL."""
-    text = unicodedata.normalize("NFKD", str(value or "")).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z]+", " ", text.lower()).split())
+    text = unicodedata.normalize("NFKD", str(value or ""))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 def _find_etablissement(siret: str | None):
     from portal.extensions import db
     from portal.models import Etablissement
     siret = clean_digits(siret)
-    if not re.fullmatch(r"\d{14}", siret):
+    if not re.fullmatch(r"[0-9]{14}", siret):
         return None
     with db.session.no_autoflush:
         return db.session.execute(
@@ -132,16 +133,17 @@ def master_apprentice_count(dossier, siret: str | None, nom: Any, prenom: Any,
                             birth: Any) -> int | None:
     """Dossiers (neither cancelled nor broken off) whose maître 1 is this person (same name,
     first name and birth date) at the establishment of this SIRET, this dossier included
-    (R6223-6: 2 apprentices at most). None when the maître or the establishment is unknown."""
+    (R6223-6: 2 apprentices at most). 1 for an establishment Sillon does not know yet; None
+    when the maître is incomplete, or there is neither a SIRET nor a linked establishment."""
     from portal.extensions import db
     from portal.models import Dossier, MaitreApprentissage
     birth = as_date(birth)
     if blank(nom) or blank(prenom) or birth is None:
         return None
-    if re.fullmatch(r"\d{14}", clean_digits(siret)):
+    if re.fullmatch(r"[0-9]{14}", clean_digits(siret)):
         etab = _find_etablissement(siret)
         if etab is None:
-            return 1  # an establishment Sillon does not know yet: this dossier only
+            return 1
     else:
         etab = dossier.etablissement
         if etab is None:
@@ -221,6 +223,13 @@ class EmployeurTab(Tab):
         return data
 
     def store(self, dossier, data: dict[str, Any], user) -> None:
+        from portal.extensions import db
+        # The page's history entries are pending: no query below may flush them before
+        # _drop_history has removed those of the fields this save does not write.
+        with db.session.no_autoflush:
+            self._store(dossier, data, user)
+
+    def _store(self, dossier, data: dict[str, Any], user) -> None:
         from portal.models import MaitreApprentissage
         for name in RESPONSABLE:
             if name in data:
@@ -459,7 +468,7 @@ class EmployeurTab(Tab):
         from portal.rules.formatting import eur
         idcc = data.get("idcc")
         convention = None
-        if isinstance(idcc, str) and re.fullmatch(r"\d{4}", idcc):
+        if isinstance(idcc, str) and re.fullmatch(r"[0-9]{4}", idcc):
             convention = db.session.execute(
                 db.select(ConventionCollective).where(ConventionCollective.idcc == idcc)
             ).scalars().first()
