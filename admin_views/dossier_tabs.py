@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.locking import DossierLocked
 from portal.models import DossierHistory
 from portal.rules import ERROR
-from portal.tabs.base import blank
+from portal.tabs.base import REQUIRED_MESSAGE, blank
 
 STALE_MESSAGE = ("Ce dossier a été modifié par une autre personne pendant votre saisie : "
                  "vos changements n'ont pas été enregistrés. Ils sont encore affichés "
@@ -167,7 +167,12 @@ class DossierTabsMixin:
     def _render_tab(self, tab, dossier, form, refusal, posted_findings):
         stored = tabs.dossier_findings(dossier)
         status = tabs.tab_status(dossier, stored)
-        shown = posted_findings if posted_findings is not None else stored
+        if posted_findings is not None:
+            shown = posted_findings
+        else:
+            # On arrival, blank required fields are only marked (*); "Ce champ est obligatoire"
+            # appears after a save attempt and in the Résumé. Other anomalies show at once.
+            shown = [tf for tf in stored if tf.finding.message != REQUIRED_MESSAGE]
         data = tabs.dossier_data(dossier)
         if form is not None and request.method == "POST":
             data = tabs.dossier_data(dossier, {k: f.data for k, f in form._fields.items()
