@@ -92,9 +92,9 @@ class DossierTabsMixin:
         return self._render_tab(tab, dossier, form, refusal, posted_findings), status
 
     # --- saving --------------------------------------------------------------------------------
-    def _submitted(self, tab, form) -> dict:
+    def _submitted(self, tab, form, dossier) -> dict:
         if hasattr(tab, "form_data"):
-            return tab.form_data(form)
+            return tab.form_data(form, dossier)
         return {name: field.data for name, field in form._fields.items()
                 if name != "csrf_token" and name in tab.fields}
 
@@ -104,21 +104,26 @@ class DossierTabsMixin:
         format_ok = form.validate()
         if "csrf_token" in form.errors:
             flash("Le formulaire a expiré : enregistrez à nouveau.", "error")
-        submitted = self._submitted(tab, form)
+        submitted = self._submitted(tab, form, dossier)
         # Fields the format check rejected have no usable value: keep them out of the rules.
         for name in form.errors:
             submitted.pop(name, None)
         before = tabs.dossier_data(dossier)
         merged = tabs.dossier_data(dossier, submitted)
         findings = tabs.dossier_findings(dossier, merged)
+        # Blocking: this tab's own checks (required fields, formats, identifiers), and every
+        # cross-tab error on this tab that this submission brings (absent before it). An older
+        # anomaly caused by another tab stays shown but does not hold this page hostage.
         own = {(f.field, f.message) for f in tab.check(merged, dossier)}
-        changed = {name for name, value in submitted.items()
-                   if _comparable(value) != _comparable(before.get(name))}
+        existing = {(tf.finding.field, tf.finding.message)
+                    for tf in tabs.dossier_findings(dossier, before)
+                    if tf.tab == tab.code and tf.finding.level == ERROR}
         blocking = [tf.finding for tf in findings
                     if tf.tab == tab.code and tf.finding.level == ERROR and (
                         (tf.finding.field, tf.finding.message) in own
-                        or tf.finding.field in changed
-                        or tf.finding.field.split("_")[0] == "remuneration")]
+                        or (tf.finding.field, tf.finding.message) not in existing
+                        # The legal minimum pay is never saved below, whoever caused it.
+                        or tf.finding.field.startswith("remuneration_"))]
         for finding in blocking:
             field = form._fields.get(finding.field)
             if field is not None and finding.message not in field.errors:
@@ -182,7 +187,9 @@ class DossierTabsMixin:
         for tf in shown:
             if tf.tab != tab.code:
                 continue
-            if form is not None and tf.finding.field in form._fields:
+            if form is not None and (tf.finding.field in form._fields
+                                     or any(tf.finding.field.startswith(prefix)
+                                            for prefix in tab.field_prefixes)):
                 by_field.setdefault(tf.finding.field, []).append(tf.finding)
             else:
                 unplaced.append(tf.finding)

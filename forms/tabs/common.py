@@ -100,8 +100,20 @@ def integer(label: str, minimum: int | None = None, maximum: int | None = None, 
         **kwargs)
 
 
+class FrDecimalField(DecimalField):
+    """Decimal input as typed in France: "1 112,05 €", "43,5 %", "43.5"."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            raw = str(valuelist[0])
+            for junk in ("\u202f", "\xa0", " ", "€", "%"):
+                raw = raw.replace(junk, "")
+            valuelist = [raw.replace(",", ".")]
+        super().process_formdata(valuelist)
+
+
 def amount(label: str, **kwargs):
-    return DecimalField(label, [v.Optional(), _Finite(), v.NumberRange(
+    return FrDecimalField(label, [v.Optional(), _Finite(), v.NumberRange(
         min=0, max=10_000_000, message="Saisissez un montant positif.")], places=2, **kwargs)
 
 

@@ -33,15 +33,15 @@ class TabFinding:
 
 def _registry() -> list[Tab]:
     from .alternant import AlternantTab
-    from .contrat import ContratTab
+    from .contract_tab import ContractTab
     from .donnees import DonneesTab
     from .employeur import EmployeurTab
     from .mission import MissionTab
     from .resume import ResumeTab
     from .suivi import SuiviTab
-    from .vie import VieEtudianteTab
-    return [DonneesTab(), AlternantTab(), EmployeurTab(), ContratTab(), MissionTab(),
-            VieEtudianteTab(), ResumeTab(), SuiviTab()]
+    from .vie_tab import StudentLifeTab
+    return [DonneesTab(), AlternantTab(), EmployeurTab(), ContractTab(), MissionTab(),
+            StudentLifeTab(), ResumeTab(), SuiviTab()]
 
 
 TABS: list[Tab] = _registry()
