@@ -104,3 +104,41 @@ def test_apprentice_fills_l_alternant(app, live_server, browser_page, screenshot
     from portal.models import Dossier
     with app.app_context():
         assert db.session.get(Dossier, dossier_id).apprenti.commune_naissance == "Nantes"
+
+
+def test_le_contrat_shows_the_grid_and_follows_the_dates(app, live_server, browser_page,
+                                                         screenshots_dir, dossier_id):
+    page = browser_page
+    clear_throttle(app, f"login:email:{ACME}")
+    browser_login(page, live_server, ACME)
+    page.goto(f"{live_server}/admin/dossier/{dossier_id}/contrat/")
+    rows = page.locator("#remuneration-grid tbody tr[data-row]")
+    # Alice, born 14/03/2004, is 22: one row per contract year at the 21–25 rates.
+    assert rows.count() == 2
+    assert "53" in rows.nth(0).locator("td.minimum").inner_text()
+    # A one-year contract: the grid is rebuilt without reloading the page.
+    page.fill("input[name=date_fin_contrat]", "2027-08-31")
+    page.locator("input[name=date_fin_contrat]").dispatch_event("change")
+    page.wait_for_function(
+        "document.querySelectorAll('#remuneration-grid tbody tr[data-row]').length === 1 && "
+        "document.getElementById('grid-status').textContent.indexOf('Grille recalculée') === 0")
+    # Raising the percent updates the amount on the same row.
+    page.fill("input[name='remuneration-0-percent']", "60")
+    page.locator("input[name='remuneration-0-percent']").dispatch_event("change")
+    assert page.locator("input[name='remuneration-0-monthly_amount']").input_value() == "1093,82"
+    page.select_option("select[name=type_contrat]", "11")
+    page.select_option("select[name=mode_contractuel]", "1")
+    page.fill("input[name=date_conclusion]", "2026-08-20")
+    page.fill("input[name=date_debut_formation_pratique]", "2026-09-01")
+    page.fill("input[name=duree_hebdo_heures]", "35")
+    page.fill("input[name=caisse_retraite_complementaire]", "Agirc-Arrco")
+    page.screenshot(path=str(screenshots_dir / "tab-contrat-grille.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("#tab-form button[type=submit]")
+    assert "enregistré" in page.content()
+    from portal.extensions import db
+    from portal.models import Dossier
+    with app.app_context():
+        periods = db.session.get(Dossier, dossier_id).remunerations
+        assert [(str(p.pourcentage), str(p.montant_mensuel)) for p in periods] == [
+            ("60.00", "1093.82")]
