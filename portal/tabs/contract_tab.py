@@ -86,7 +86,7 @@ class ContractTab(Tab):
     label = "Le contrat"
     fields = CONTRAT + DOSSIER + ("remuneration",)
     field_prefixes = ("remuneration_",)
-    template = "admin/dossier/tab_contrat.html"
+    template = "admin/dossier/tab_contract.html"
 
     def visible(self, dossier) -> bool:
         return dossier.niveau_saisie != "simple"

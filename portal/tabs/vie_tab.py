@@ -13,7 +13,7 @@ class StudentLifeTab(Tab):
     code = "vie"
     label = "Vie étudiante"
     editable = False
-    template = "admin/dossier/tab_vie.html"
+    template = "admin/dossier/tab_student_life.html"
 
     def extra_context(self, dossier, data) -> dict[str, Any]:
         from .contract_tab import merge_rows, schedule_for
