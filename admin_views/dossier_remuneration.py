@@ -22,6 +22,12 @@ def _date(value):
     return parsed if date(1900, 1, 1) <= parsed <= date(2100, 12, 31) else None
 
 
+def _plain(value) -> str:
+    """43.00 → "43", 51.50 → "51.5" (whatever the reference table's scale)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class DossierRemunerationMixin:
 
     @expose("/<int:dossier_id>/remuneration-minimum/", methods=("GET",))
@@ -45,7 +51,7 @@ class DossierRemunerationMixin:
                                                "l'alternant·e pour obtenir la grille.")
         return jsonify(periods=[{
             "start": p.start.isoformat(), "end": p.end.isoformat(),
-            "contract_year": p.contract_year, "percent": str(p.percent), "base": p.base,
+            "contract_year": p.contract_year, "percent": _plain(p.percent), "base": p.base,
             "monthly_amount": str(p.monthly_amount), "age_band": p.age_band_label,
             "reference_monthly": str(p.reference_monthly)} for p in periods],
             message=f"Grille recalculée du {fr_day(start)} au {fr_day(end)}.")

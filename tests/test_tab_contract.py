@@ -190,7 +190,7 @@ def test_grid_endpoint(app, login, make):
     assert response.status_code == 200
     body = response.get_json()
     assert [(p["percent"], p["monthly_amount"]) for p in body["periods"]] == [
-        ("43.00", "783.90"), ("53.00", "966.21")]
+        ("43", "783.90"), ("53", "966.21")]
     for bad in ({"start": "demain", "end": "2027-08-31"}, {"start": "2026-09-01", "end": ""},
                 {"start": "2027-09-01", "end": "2026-08-31"},
                 {"start": "2026-09-01", "end": "2027-08-31", "smc": "NaN"},
