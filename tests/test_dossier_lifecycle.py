@@ -1,0 +1,240 @@
+"""The life of a dossier through HTTP as the successive roles: the apprentice and the employer
+fill their tabs, the dossier becomes complete by itself, validation is requested, the formation
+validates (manually, or at once in automatic mode), the CFA validates the economics; a return
+for correction on the way; cancellation and rupture as side exits."""
+import re
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import (Dossier, DossierHistory, Etablissement, Formation, OutboxEmail,
+                           Structure, User)
+from tests.support.web import csrf, csrf_from
+
+ALICE, ACME, CONSEIL = "alice@etu.sillon.demo", "rh@acme.sillon.demo", "conseil@sillon.demo"
+MANUAL = ("resp.info@sillon.demo", "Licence professionnelle Métiers de l'informatique")
+AUTOMATIC = ("resp.commerce@sillon.demo", "BTS Management commercial opérationnel")
+
+
+def _luhn_ok(number: str) -> bool:
+    total = 0
+    for i, digit in enumerate(reversed(number)):
+        n = int(digit) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _fresh_siret(app) -> str:
+    """A SIRET (valid SIREN and SIRET keys) no structure of the database uses."""
+    with app.app_context():
+        used = set(db.session.scalars(sa.select(Structure.siren)))
+    for base in range(73_000_000, 73_100_000):
+        siren = next((f"{base}{k}" for k in range(10) if _luhn_ok(f"{base}{k}")), None)
+        if siren is None or siren in used:
+            continue
+        siret = next((f"{siren}0001{k}" for k in range(10) if _luhn_ok(f"{siren}0001{k}")), None)
+        if siret:
+            return siret
+    raise AssertionError("no free SIRET")
+
+
+@pytest.fixture()
+def world(app):
+    created, sirets = [], []
+
+    def make(training, *, end=date(2027, 8, 31)):
+        manager, title = training
+        with app.app_context():
+            def uid(email):
+                return db.session.execute(sa.select(User.id).where(User.email == email)
+                                          ).scalar_one()
+            formation = db.session.execute(sa.select(Formation).where(
+                Formation.intitule == title)).scalars().first()
+            siret = _fresh_siret(app)
+            sirets.append(siret)
+            row = Dossier(formation=formation, apprentice_user_id=uid(ALICE),
+                          employer_contact_id=uid(ACME), apprenti_email=ALICE,
+                          apprenti_nom="Perrin", apprenti_prenom="Alice",
+                          apprenti_date_naissance=date(2004, 3, 14), state="initialise",
+                          niveau_saisie="complete", dispositif="apprentissage",
+                          employeur_siret=siret, date_debut_contrat=date(2026, 9, 1),
+                          date_fin_contrat=end, created_by_id=uid(manager),
+                          cfa_conseiller_id=uid(CONSEIL))
+            db.session.add(row)
+            db.session.commit()
+            created.append(row.id)
+            return row.id, siret
+
+    yield make
+    with app.app_context():
+        for pk in created:
+            db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.dossier_id == pk))
+            db.session.delete(db.session.get(Dossier, pk))
+        db.session.commit()
+        for siret in sirets:
+            etab = db.session.execute(sa.select(Etablissement).where(
+                Etablissement.siret == siret)).scalar_one_or_none()
+            if etab is not None:
+                structure = etab.structure
+                db.session.delete(etab)
+                db.session.flush()
+                if structure is not None and not structure.etablissements:
+                    db.session.delete(structure)
+        db.session.commit()
+
+
+def _nir(body):
+    return body + f"{97 - int(body) % 97:02d}"
+
+
+ALTERNANT = {
+    "apprenti_nom": "Perrin", "apprenti_prenom": "Alice", "sexe": "F",
+    "apprenti_date_naissance": "2004-03-14", "commune_naissance": "Nantes",
+    "departement_naissance": "44", "nationalite": "1", "nir": _nir("2040344109012"),
+    "adresse_numero": "12", "adresse_voie": "rue des Lilas", "code_postal": "34000",
+    "commune": "Montpellier", "apprenti_email": ALICE, "regime_social": "2",
+    "situation_avant_contrat": "3", "diplome_plus_eleve": "54", "dernier_diplome_prepare": "54",
+    "derniere_classe": "01", "intitule_dernier_diplome": "BTS SIO",
+}
+
+
+def _employeur(siret):
+    return {
+        "employeur_siret": siret, "employeur_denomination": "Ateliers Sillon – Lattes",
+        "employeur_adresse_numero": "7", "employeur_adresse_voie": "avenue des Prés",
+        "employeur_code_postal": "34970", "employeur_commune": "Lattes",
+        "employeur_telephone": "0465710902", "employeur_email": "accueil@ateliers.sillon.demo",
+        "type_employeur": "12", "employeur_specifique": "0", "naf": "62.01Z",
+        "employeur_effectif": "120", "idcc": "1486",
+        "responsable_nom": "Garnier", "responsable_prenom": "Philippe",
+        "responsable_fonction": "DRH", "responsable_email": "p.garnier@ateliers.sillon.demo",
+        "maitre_1_nom": "Delmas", "maitre_1_prenom": "Hélène",
+        "maitre_1_date_naissance": "1980-05-12", "maitre_1_courriel": "h.delmas@ateliers.sillon.demo",
+        "maitre_1_emploi": "Responsable des développements",
+        "maitre_1_diplome": "Master Informatique", "maitre_1_niveau_diplome": "7",
+        "maitre_1_annees_experience": "12", "employeur_attestation_maitre": "y",
+    }
+
+
+def _contrat(end):
+    return {"type_contrat": "11", "mode_contractuel": "1", "date_conclusion": "2026-08-20",
+            "date_debut_contrat": "2026-09-01", "date_debut_formation_pratique": "2026-09-01",
+            "date_fin_contrat": end, "duree_hebdo_heures": "35", "duree_hebdo_minutes": "0",
+            "caisse_retraite_complementaire": "Agirc-Arrco"}
+
+
+def _save(client, pk, tab, data):
+    page = client.get(f"/admin/dossier/{pk}/{tab}/").get_data(as_text=True)
+    payload = dict(data, csrf_token=csrf_from(page))
+    payload["_version"] = re.search(r'name="_version" value="(\d+)"', page).group(1)
+    for i, (pct, amount) in enumerate(re.findall(
+            r'name="remuneration-\d+-percent" value="([^"]*)".*?'
+            r'name="remuneration-\d+-monthly_amount" value="([^"]*)"', page, re.S)):
+        payload[f"remuneration-{i}-percent"] = pct
+        payload[f"remuneration-{i}-monthly_amount"] = amount
+    response = client.post(f"/admin/dossier/{pk}/{tab}/", data=payload)
+    assert response.status_code == 302, (tab, re.findall(r'finding-error">([^<]+)<',
+                                                         response.get_data(as_text=True)))
+
+
+def _act(client, pk, code, **form):
+    response = client.post(f"/admin/dossier/{pk}/transition/{code}/",
+                           data=dict(form, csrf_token=csrf(client)))
+    assert response.status_code == 302
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def _state(app, pk):
+    with app.app_context():
+        return db.session.get(Dossier, pk).state
+
+
+def _mails_to(app, pk, address):
+    with app.app_context():
+        return [s for r, s in db.session.execute(
+            sa.select(OutboxEmail.recipients, OutboxEmail.subject)
+            .where(OutboxEmail.dossier_id == pk)).all() if address in r.split(",")]
+
+
+def _fill(login, pk, siret, end):
+    alice, acme = login(ALICE), login(ACME)
+    _save(alice, pk, "alternant", ALTERNANT)
+    _save(acme, pk, "employeur", _employeur(siret))
+    _save(acme, pk, "contrat", _contrat(end))
+    return alice, acme
+
+
+def test_manual_validation_from_initialise_to_economie_validee(app, login, world):
+    pk, siret = world(MANUAL)
+    alice, acme = _fill(login, pk, siret, "2027-08-31")
+    assert _state(app, pk) == "saisie_complete"
+    page = alice.get(f"/admin/dossier/{pk}/resume/").get_data(as_text=True)
+    assert "Aucune anomalie bloquante" in page
+    _act(alice, pk, "demander_validation")
+    assert _state(app, pk) == "validation_demandee"
+    assert any("validation demandée" in s for s in _mails_to(app, pk, MANUAL[0]))
+    # Frozen for the parties now.
+    page = alice.get(f"/admin/dossier/{pk}/alternant/").get_data(as_text=True)
+    assert "La validation a été demandée" in page
+    # The manager sends it back with a comment; the parties edit again and ask again.
+    manager = login(MANUAL[0])
+    _act(manager, pk, "renvoyer_correction", comment="Précisez le numéro de voie.")
+    assert _state(app, pk) == "a_corriger"
+    assert any("à corriger" in s for s in _mails_to(app, pk, ALICE))
+    _save(alice, pk, "alternant", dict(ALTERNANT, adresse_numero="12 bis"))
+    _act(alice, pk, "demander_validation")
+    assert _state(app, pk) == "validation_demandee"
+    _act(manager, pk, "valider_formation")
+    assert _state(app, pk) == "valide_formation"
+    assert any("éléments économiques" in s for s in _mails_to(app, pk, CONSEIL))
+    _act(login(CONSEIL), pk, "valider_economie")
+    assert _state(app, pk) == "economie_validee"
+    assert any("documents à signer" in s for s in _mails_to(app, pk, ACME))
+    with app.app_context():
+        path = [(h.from_state, h.to_state) for h in db.session.scalars(
+            sa.select(DossierHistory).where(DossierHistory.dossier_id == pk,
+                                            DossierHistory.kind == "transition")
+            .order_by(DossierHistory.id))]
+    assert path == [("initialise", "en_saisie"), ("en_saisie", "saisie_complete"),
+                    ("saisie_complete", "validation_demandee"),
+                    ("validation_demandee", "a_corriger"),
+                    ("a_corriger", "validation_demandee"),
+                    ("validation_demandee", "valide_formation"),
+                    ("valide_formation", "economie_validee")]
+    # Suivi – Info shows the history newest first.
+    page = alice.get(f"/admin/dossier/{pk}/suivi/").get_data(as_text=True)
+    first = page.index("Éléments économiques validés")
+    assert first < page.index("Initialisé → Saisie en cours")
+
+
+def test_automatic_validation_mode_validates_at_once(app, login, world):
+    pk, siret = world(AUTOMATIC, end=date(2028, 7, 31))
+    alice, _ = _fill(login, pk, siret, "2028-07-31")
+    assert _state(app, pk) == "saisie_complete"
+    _act(alice, pk, "demander_validation")
+    assert _state(app, pk) == "valide_formation"
+    with app.app_context():
+        row = db.session.get(Dossier, pk)
+        assert row.formation_validee_at is not None
+        assert row.history[0].comment == "Validation automatique de la formation"
+
+
+def test_cancel_and_rupture_side_exits(app, login, world):
+    cancelled, _ = world(MANUAL)
+    _act(login(MANUAL[0]), cancelled, "annuler", comment="L'apprentie a choisi une autre voie.")
+    assert _state(app, cancelled) == "annule"
+    broken, siret = world(MANUAL)
+    _fill(login, broken, siret, "2027-08-31")
+    with app.app_context():
+        db.session.get(Dossier, broken).state = "envoye_opco"
+        db.session.commit()
+    _act(login(ACME), broken, "rompre", comment="Rupture à l'initiative de l'apprentie",
+         rupture_date="2026-11-02")
+    with app.app_context():
+        row = db.session.get(Dossier, broken)
+        assert (row.state, row.rupture_date) == ("rompu", date(2026, 11, 2))
+    # A closed dossier no longer changes.
+    page = login(ALICE).get(f"/admin/dossier/{broken}/alternant/").get_data(as_text=True)
+    assert "verrouillé" in page
