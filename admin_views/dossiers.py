@@ -17,6 +17,7 @@ from .base import SecureModelView
 from .dossier_lookups import DossierLookupsMixin
 from .dossier_remuneration import DossierRemunerationMixin
 from .dossier_tabs import DossierTabsMixin
+from .dossier_uploads import DossierUploadsMixin
 from .dossier_workflow import DossierWorkflowMixin
 from .filters import LateFilter, ScopedFilterEqual
 
@@ -46,8 +47,8 @@ _BASE_FIELDS = ["niveau_saisie", "dispositif", "apprenti_nom", "apprenti_prenom"
                 "employeur_contact_email", "date_debut_contrat", "date_fin_contrat"]
 
 
-class DossierView(DossierWorkflowMixin, DossierLookupsMixin, DossierRemunerationMixin,
-                  DossierTabsMixin, SecureModelView):
+class DossierView(DossierWorkflowMixin, DossierUploadsMixin, DossierLookupsMixin,
+                  DossierRemunerationMixin, DossierTabsMixin, SecureModelView):
     column_list = ["id", "apprenti", "formation", "etablissement", "state", "dispositif",
                    "date_debut_contrat", "updated_at"]
     column_labels = {

@@ -27,3 +27,21 @@ login_manager = LoginManager()
 mail = Mail()
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    """SQLite enforces foreign keys (and their ON DELETE rules) only when asked, per connection:
+    without it a deleted dossier's documents would survive and attach to a later dossier that
+    reuses its id."""
+    import sqlite3
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def register_sqlite_pragmas() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    if not event.contains(Engine, "connect", _sqlite_foreign_keys):
+        event.listen(Engine, "connect", _sqlite_foreign_keys)

@@ -113,3 +113,9 @@ def to_parties_mission(dossier, *, user, comment, validated: bool):
 def to_employer_stamped(dossier, *, user, comment, attachments=()):
     _event(_employer(dossier), dossier, "cerfa_vise", "CERFA visé par le CFA", user=user,
            comment=comment, attachments=attachments)
+
+
+def to_cfa_documents(dossier, *, user, comment):
+    _event(_cfa(dossier), dossier, "a_vous", "documents signés à vérifier", user=user,
+           comment=comment, action="vérifier le CERFA et la convention signés, puis viser le "
+                                   "CERFA ou renvoyer le dossier avec un commentaire")

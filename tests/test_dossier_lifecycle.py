@@ -166,7 +166,28 @@ def _fill(login, pk, siret, end):
     return alice, acme
 
 
-def test_manual_validation_from_initialise_to_economie_validee(app, login, world):
+def _pdf(text="Signé") -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": text})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _upload(client, pk, kind, data, name):
+    import io
+    response = client.post(f"/admin/dossier/{pk}/retour/{kind}/", data={
+        "csrf_token": csrf(client), "fichier": (io.BytesIO(data), name)},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_manual_validation_from_initialise_to_envoye_opco(app, login, world):
     pk, siret = world(MANUAL)
     alice, acme = _fill(login, pk, siret, "2027-08-31")
     assert _state(app, pk) == "saisie_complete"
@@ -192,6 +213,24 @@ def test_manual_validation_from_initialise_to_economie_validee(app, login, world
     _act(login(CONSEIL), pk, "valider_economie")
     assert _state(app, pk) == "economie_validee"
     assert any("documents à signer" in s for s in _mails_to(app, pk, ACME))
+    # The employer returns both signed documents; the CFA is told and validates them.
+    cerfa, convention = _pdf("CERFA signé"), _pdf("Convention signée")
+    _upload(acme, pk, "cerfa_signe", cerfa, "cerfa signé.pdf")
+    assert _state(app, pk) == "economie_validee"
+    _upload(acme, pk, "convention_signee", convention, "convention.pdf")
+    assert _state(app, pk) == "documents_retournes"
+    assert any("documents signés à vérifier" in s for s in _mails_to(app, pk, CONSEIL))
+    with app.app_context():
+        from portal.models import Document
+        stored = db.session.scalars(sa.select(Document).where(Document.dossier_id == pk)
+                                    .order_by(Document.id)).all()
+        assert [(d.kind, d.data) for d in stored] == [("cerfa_signe", cerfa),
+                                                      ("convention_signee", convention)]
+    _act(login(CONSEIL), pk, "valider_documents")
+    assert _state(app, pk) == "documents_valides"
+    assert any("CERFA visé" in s for s in _mails_to(app, pk, ACME))
+    _act(acme, pk, "declarer_envoi_opco")
+    assert _state(app, pk) == "envoye_opco"
     with app.app_context():
         path = [(h.from_state, h.to_state) for h in db.session.scalars(
             sa.select(DossierHistory).where(DossierHistory.dossier_id == pk,
@@ -202,10 +241,14 @@ def test_manual_validation_from_initialise_to_economie_validee(app, login, world
                     ("validation_demandee", "a_corriger"),
                     ("a_corriger", "validation_demandee"),
                     ("validation_demandee", "valide_formation"),
-                    ("valide_formation", "economie_validee")]
+                    ("valide_formation", "economie_validee"),
+                    ("economie_validee", "documents_retournes"),
+                    ("documents_retournes", "documents_valides"),
+                    ("documents_valides", "envoye_opco")]
     # Suivi – Info shows the history newest first.
     page = alice.get(f"/admin/dossier/{pk}/suivi/").get_data(as_text=True)
-    first = page.index("Éléments économiques validés")
+    first = page.index("Envoyé à l&#39;OPCO") if "Envoyé à l&#39;OPCO" in page else \
+        page.index("Envoyé à l'OPCO")
     assert first < page.index("Initialisé → Saisie en cours")
 
 
@@ -238,3 +281,34 @@ def test_cancel_and_rupture_side_exits(app, login, world):
     # A closed dossier no longer changes.
     page = login(ALICE).get(f"/admin/dossier/{broken}/alternant/").get_data(as_text=True)
     assert "verrouillé" in page
+
+
+def test_signed_returns_are_checked(app, login, world):
+    pk, siret = world(MANUAL)
+    _fill(login, pk, siret, "2027-08-31")
+    acme = login(ACME)
+    # Too early: the economics are not validated.
+    page = _upload(acme, pk, "cerfa_signe", _pdf(), "cerfa.pdf")
+    assert "une fois les éléments économiques validés" in page
+    with app.app_context():
+        db.session.get(Dossier, pk).state = "economie_validee"
+        db.session.commit()
+    for data, name in ((b"MZ\x90\x00 not a pdf", "cerfa.pdf"), (b"<html>x</html>", "cerfa.pdf"),
+                       (_pdf(), "cerfa.exe"), (b"%PDF-1.4 garbage", "cerfa.pdf"),
+                       (b"%PDF-" + b"0" * (10 * 1024 * 1024), "gros.pdf")):
+        page = _upload(acme, pk, "cerfa_signe", data, name)
+        if name == "cerfa.exe":
+            assert "déposé" in page  # the content decides, not the name: stored as .pdf
+        else:
+            assert "PDF" in page or "10 Mo" in page
+    for account in (ALICE, CONSEIL, MANUAL[0]):
+        page = _upload(login(account), pk, "convention_signee", _pdf(), "c.pdf")
+        assert "Seul l&#39;employeur" in page or "Seul l'employeur" in page
+    assert login("rh@globex.sillon.demo").post(
+        f"/admin/dossier/{pk}/retour/cerfa_signe/", data={}).status_code in (400, 404)
+    with app.app_context():
+        from portal.models import Document
+        kinds = db.session.execute(sa.select(Document.kind, Document.filename, Document.version)
+                                   .where(Document.dossier_id == pk)).all()
+        assert kinds == [("cerfa_signe", f"dossier-{pk}-cerfa.exe.pdf", 1)]
+        assert db.session.get(Dossier, pk).state == "economie_validee"

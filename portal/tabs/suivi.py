@@ -29,5 +29,12 @@ class SuiviTab(Tab):
         transitions = [(t, refusal(t, dossier, current_user))
                        for t in available_transitions(dossier, current_user)]
         from portal.deadlines import dossier_deadlines
+        from portal.documents.uploads import SIGNED_KINDS, UPLOAD_STATES, latest
+        from portal.models.documents import DOCUMENT_KINDS
+        from portal.policy import roles_on_dossier
+        signed = [(kind, DOCUMENT_KINDS[kind], latest(dossier, kind)) for kind in SIGNED_KINDS]
+        can_upload = (dossier.state in UPLOAD_STATES
+                      and "employeur" in roles_on_dossier(current_user, dossier))
         return {"actors": actors, "history": history, "state_label": state_label,
-                "transitions": transitions, "deadlines": dossier_deadlines(dossier)}
+                "transitions": transitions, "deadlines": dossier_deadlines(dossier),
+                "signed": signed, "can_upload": can_upload}

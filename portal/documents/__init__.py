@@ -1,0 +1,1 @@
+"""Documents of a dossier: generated PDFs, uploaded signed returns, training files."""
