@@ -262,6 +262,14 @@ def test_automatic_validation_mode_validates_at_once(app, login, world):
         row = db.session.get(Dossier, pk)
         assert row.formation_validee_at is not None
         assert row.history[0].comment == "Validation automatique de la formation"
+    # The rest of the path is the same as in manual mode.
+    acme, conseil = login(ACME), login(CONSEIL)
+    _act(conseil, pk, "valider_economie")
+    _upload(acme, pk, "cerfa_signe", _pdf(), "cerfa.pdf")
+    _upload(acme, pk, "convention_signee", _pdf(), "convention.pdf")
+    _act(conseil, pk, "valider_documents")
+    _act(acme, pk, "declarer_envoi_opco")
+    assert _state(app, pk) == "envoye_opco"
 
 
 def test_cancel_and_rupture_side_exits(app, login, world):
@@ -312,3 +320,42 @@ def test_signed_returns_are_checked(app, login, world):
                                    .where(Document.dossier_id == pk)).all()
         assert kinds == [("cerfa_signe", f"dossier-{pk}-cerfa.exe.pdf", 1)]
         assert db.session.get(Dossier, pk).state == "economie_validee"
+
+
+def test_transition_emails_reach_smtp_and_survive_an_outage(app, login, world, smtp,
+                                                            clean_outbox):
+    """Right recipients, subject and link, sent right after the request; with the server down
+    they stay in the outbox and leave once it is back, exactly once."""
+    from portal.notifications import send_pending
+    pk, siret = world(MANUAL)
+    alice, _ = _fill(login, pk, siret, "2027-08-31")
+    _act(alice, pk, "demander_validation")
+    to_manager = [m for rcpt, m in smtp.messages if rcpt == [MANUAL[0]]]
+    assert len(to_manager) == 1
+    assert to_manager[0]["Subject"] == (f"[Sillon] Dossier n° {pk} – PERRIN Alice : "
+                                        "validation demandée")
+    assert f"/admin/dossier/{pk}/suivi/" in smtp.text_of(to_manager[0])
+    # SMTP down: the manager's validation still succeeds, its e-mails wait in the outbox.
+    port = smtp.port
+    smtp.stop()
+    _act(login(MANUAL[0]), pk, "valider_formation")
+    assert _state(app, pk) == "valide_formation"
+    with app.app_context():
+        waiting = db.session.execute(sa.select(OutboxEmail.recipients).where(
+            OutboxEmail.dossier_id == pk, OutboxEmail.sent_at.is_(None))).scalars().all()
+        assert waiting and all(r for r in waiting)
+        db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.sent_at.is_(None))
+                           .values(next_attempt_at=OutboxEmail.created_at))
+        db.session.commit()
+    from tests.support.smtp import SmtpServer
+    back = SmtpServer(port).start()
+    try:
+        with app.app_context():
+            sent, failed = send_pending()
+            assert (sent, failed) == (len(waiting), 0)
+            assert send_pending() == (0, 0)  # no duplicates
+        recipients = sorted(r for rcpt, _ in back.messages for r in rcpt)
+        assert CONSEIL in recipients and ALICE in recipients
+        assert len(back.messages) == len(waiting)
+    finally:
+        back.stop()

@@ -36,10 +36,14 @@ class SmtpServer:
 
     def start(self):
         self.controller.start()
+        self.running = True
         return self
 
     def stop(self):
-        self.controller.stop()
+        # Idempotent: a test may stop the server itself before the fixture does.
+        if getattr(self, "running", False):
+            self.running = False
+            self.controller.stop()
 
     def text_of(self, message) -> str:
         part = message.get_body(preferencelist=("plain",))
