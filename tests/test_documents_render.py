@@ -1,0 +1,104 @@
+"""Generated PDFs (xhtml2pdf): for a complete dossier of each dispositif, the text extracted from
+each PDF (pypdf) shows every value it should; every font is embedded (pdffonts); page 1 renders
+to PNG (pdftoppm) as a test artefact."""
+import io
+import re
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from portal.extensions import db
+from portal.models import Dossier
+from tests.test_dossier_lifecycle import AUTOMATIC, MANUAL, _fill, world  # noqa: F401
+
+
+def _text(pdf: bytes) -> str:
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return re.sub(r"[\s\u00a0\u202f]+", " ", text)
+
+
+def _eur(value) -> str:
+    from decimal import Decimal
+
+    from portal.rules.formatting import eur
+    return re.sub(r"[ \u00a0\u202f]+", " ", eur(Decimal(value)))
+
+
+def _fonts(tmp_path, pdf: bytes) -> list[tuple[str, str]]:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()[2:]
+    return [(line.split()[0], line.split()[-5]) for line in out if line.strip()]
+
+
+@pytest.fixture()
+def complete(app, login, world):  # noqa: F811
+    def make(training, end):
+        pk, siret = world(training, end=end)
+        _fill(login, pk, siret, end.isoformat())
+        return pk, siret
+    return make
+
+
+@pytest.mark.parametrize("kind", ["cerfa", "convention", "devis"])
+def test_documents_show_the_dossier(app, complete, artifacts_dir, tmp_path, kind):
+    from datetime import date
+
+    from portal.documents.render import render_pdf
+    pk, siret = complete(MANUAL, date(2027, 8, 31))
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, pk)
+        pdf = render_pdf(kind, dossier)
+        periods = [(p.pourcentage, p.montant_mensuel) for p in dossier.remunerations]
+    text = _text(pdf)
+    assert "Ateliers Sillon – Lattes" in text and siret in text
+    assert "Alice" in text and "Perrin" in text.title()
+    assert "01/09/2026" in text and "31/08/2027" in text
+    assert "450 h, dont 60 h à distance" in text
+    if kind == "cerfa":
+        assert "CONTRAT D'APPRENTISSAGE" in text and "10103*14" in text
+        assert "2040344109012" in text  # NIR
+        assert "Type d'employeur 12 – " in text or "12 – Entreprise" in text
+        assert "1486" in text and "RNCP30101" in text and "25032611" in text
+        assert "Delmas" in text and "Hélène" in text
+        for pct, amount in periods:
+            assert f"{int(pct)} % du SMIC" in text
+            assert _eur(amount) in text
+    if kind in ("convention", "devis"):
+        assert _eur("8500") in text  # the training's NPEC
+        assert _eur("750") in text  # level 6, concluded from 2025-07-01: participation
+        assert _eur("7750") in text  # expected OPCO coverage
+    fonts = _fonts(tmp_path, pdf)
+    assert fonts and all(emb == "yes" for _, emb in fonts), fonts
+    png = artifacts_dir / "documents" / f"{kind}-apprentissage"
+    png.parent.mkdir(exist_ok=True)
+    (tmp_path / "doc.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
+                    str(tmp_path / "doc.pdf"), str(png)], check=True)
+    assert png.with_suffix(".png").stat().st_size > 5000
+
+
+def test_professionalisation_gets_the_ej20(app, complete, artifacts_dir, tmp_path):
+    from datetime import date
+
+    from portal.documents.render import filename, render_pdf
+    pk, siret = complete(MANUAL, date(2027, 8, 31))
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, pk)
+        dossier.dispositif = "professionnalisation"
+        text = _text(render_pdf("cerfa", dossier))
+        name = filename("cerfa", dossier)
+        db.session.rollback()
+    assert "CONTRAT DE PROFESSIONNALISATION" in text and "12434" in text
+    assert "LE TUTEUR" in text and siret in text
+    assert name == f"CERFA-EJ20-dossier-{pk}-PERRIN.pdf"
+
+
+def test_an_incomplete_dossier_still_renders(app):
+    from portal.documents.render import render_pdf
+    with app.test_request_context():
+        dossier = db.session.query(Dossier).filter_by(state="initialise").first()
+        for kind in ("cerfa", "convention", "devis"):
+            assert _text(render_pdf(kind, dossier))
