@@ -1,13 +1,21 @@
-"""The employer's signed returns: /admin/dossier/<id>/retour/<kind>/ (POST, one PDF). Scoped
-through DossierView.get_one; every rule in portal.documents.uploads."""
+"""Documents of a dossier: downloads /admin/dossier/<id>/documents/<kind>/ (by dossier in scope and
+kind only: no file is reachable by guessing a URL), the ZIP list action, and the employer's
+signed returns /admin/dossier/<id>/retour/<kind>/. Scoped through DossierView.get_one; the rules
+are in portal.documents."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
+import io
+import zipfile
+
+from flask import abort, flash, redirect, request, send_file
+from flask_admin.actions import action
 from flask_admin import expose
 from flask_login import current_user
 
-from portal.documents.uploads import SIGNED_KINDS, MAX_BYTES, UploadRefused, upload_signed
+from portal.documents.availability import KINDS, document_bytes, why_not
+from portal.documents.uploads import MAX_BYTES, SIGNED_KINDS, UploadRefused, upload_signed
 from portal.extensions import db
+from portal.models import Dossier
 from portal.models.documents import DOCUMENT_KINDS
 
 
@@ -33,3 +41,36 @@ class DossierUploadsMixin:
             return back
         flash(f"{DOCUMENT_KINDS[kind]} déposé : {document.filename}.", "success")
         return back
+
+    @expose("/<int:dossier_id>/documents/<kind>/", methods=("GET",))
+    def document_view(self, dossier_id, kind):
+        dossier = self.get_one(dossier_id)
+        if dossier is None or kind not in KINDS:
+            abort(404)
+        reason = why_not(kind, dossier)
+        if reason:
+            return self.render("admin/dossier/document_unavailable.html", dossier=dossier,
+                               label=DOCUMENT_KINDS[kind], reason=reason), 409
+        data, name = document_bytes(kind, dossier, current_user)
+        return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                         download_name=name)
+
+    @action("telecharger_documents", "Télécharger les documents (ZIP)")
+    def action_download_documents(self, ids):
+        out = io.BytesIO()
+        skipped = []
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for pk in ids:  # re-filtered through the scope by the base view
+                dossier = db.session.get(Dossier, pk)
+                for kind in KINDS:
+                    reason = why_not(kind, dossier)
+                    if reason:
+                        skipped.append(f"Dossier n° {pk} – {DOCUMENT_KINDS[kind]} : {reason}")
+                        continue
+                    data, name = document_bytes(kind, dossier, current_user)
+                    archive.writestr(f"dossier-{pk}/{name}", data)
+            archive.writestr("LISEZMOI.txt", "Documents non inclus :\n" + (
+                "\n".join(skipped) if skipped else "aucun") + "\n")
+        out.seek(0)
+        return send_file(out, mimetype="application/zip", as_attachment=True,
+                         download_name="documents-sillon.zip")

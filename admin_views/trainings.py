@@ -1,16 +1,18 @@
 """Trainings: the CFA manages all; a manager configures theirs."""
+from markupsafe import Markup
 from wtforms import validators
 
 from portal.models import CFA_ADMIN, FORMATION_RESPONSABLE
 from portal.models.trainings import VALIDATION_MODES
 
 from .base import SecureModelView
+from .training_files import FormationFilesMixin
 
 _MANAGER_FIELDS = ["lieu", "mission_requise", "mode_validation", "access_code",
                    "access_code_enabled"]
 
 
-class FormationView(SecureModelView):
+class FormationView(FormationFilesMixin, SecureModelView):
     column_list = ["intitule", "annee_campagne", "niveau", "code_diplome", "code_rncp",
                    "etablissement_formation", "mode_validation", "mission_requise"]
     column_labels = {
@@ -27,6 +29,10 @@ class FormationView(SecureModelView):
         "access_code_enabled": "Code d'accès actif",
     }
     column_choices = {"mode_validation": list(VALIDATION_MODES.items())}
+    # The training's name opens its files (calendar, programme).
+    column_formatters = {"intitule": lambda v, c, m, n: Markup(
+        '{} <a class="small ml-1" href="{}">fichiers</a>').format(
+            m.intitule, v.get_url(".files_view", formation_id=m.id))}
     column_searchable_list = ["intitule", "code_diplome", "code_rncp"]
     column_filters = ["annee_campagne", "niveau", "mode_validation", "mission_requise"]
     column_default_sort = ("intitule", False)

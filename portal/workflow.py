@@ -288,8 +288,20 @@ def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
                                   from_state=source, to_state=target, comment=comment,
                                   at=stamp))
     from . import mails
+    attachments = []
+    if code == "valider_documents":
+        # The CFA's visa on the signed CERFA, stored and sent to the employer.
+        from .documents.stamp import stamp_cerfa
+        visa = stamp_cerfa(dossier, user, stamp.date())
+        if visa is not None:
+            db.session.flush()
+            attachments.append(visa)
     for builder in transition.mails:
-        getattr(mails, builder)(dossier, user=user, comment=comment)
+        if attachments and builder == "to_employer_stamped":
+            mails.to_employer_stamped(dossier, user=user, comment=comment,
+                                      attachments=attachments)
+        else:
+            getattr(mails, builder)(dossier, user=user, comment=comment)
     # Automatic validation mode: the request validates at once (SPEC §3).
     if code == "demander_validation" and dossier.formation is not None and \
             dossier.formation.mode_validation == "automatique":

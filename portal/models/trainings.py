@@ -103,7 +103,7 @@ class Formation(db.Model):
     # The programme and the calendar are Documents of kind "programme" / "calendrier" attached
     # to the training (Document.formation_id); every version is kept, the latest one is offered.
     documents = db.relationship("Document", foreign_keys="Document.formation_id",
-                                order_by="Document.created_at.desc()", viewonly=True)
+                                order_by="Document.id.desc()", viewonly=True)
 
     def latest_document(self, kind: str):
         return next((d for d in self.documents if d.kind == kind), None)

@@ -29,6 +29,7 @@ class SuiviTab(Tab):
         transitions = [(t, refusal(t, dossier, current_user))
                        for t in available_transitions(dossier, current_user)]
         from portal.deadlines import dossier_deadlines
+        from portal.documents.availability import offers
         from portal.documents.uploads import SIGNED_KINDS, UPLOAD_STATES, latest
         from portal.models.documents import DOCUMENT_KINDS
         from portal.policy import roles_on_dossier
@@ -37,4 +38,5 @@ class SuiviTab(Tab):
                       and "employeur" in roles_on_dossier(current_user, dossier))
         return {"actors": actors, "history": history, "state_label": state_label,
                 "transitions": transitions, "deadlines": dossier_deadlines(dossier),
-                "signed": signed, "can_upload": can_upload}
+                "signed": signed, "can_upload": can_upload,
+                "offers": offers(dossier)}

@@ -1,0 +1,87 @@
+"""Which document of a dossier may be downloaded now (SPEC §3), and the document itself:
+generated PDFs are rendered fresh until the dossier is locked, then rendered once, stored and
+served identically ever after (same sha256)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..workflow import STATES, state_label
+from .uploads import latest
+
+AFTER_FORMATION = ("valide_formation", "economie_validee", "documents_retournes",
+                   "documents_valides", "envoye_opco")
+AFTER_ECONOMY = AFTER_FORMATION[1:]
+GENERATED = ("cerfa", "convention", "devis")
+TRAINING_FILES = ("calendrier", "programme")
+UPLOADED = ("cerfa_signe", "convention_signee", "cerfa_vise")
+KINDS = GENERATED + TRAINING_FILES + UPLOADED
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str
+    label: str
+    reason: str | None   # French, None when available
+
+
+def why_not(kind: str, dossier) -> str | None:
+    """Why this document cannot be downloaded now, in French; None when it can."""
+    from ..models.documents import DOCUMENT_KINDS
+    state = dossier.state
+    if kind not in KINDS:
+        return "Ce document n'existe pas."
+    if kind == "cerfa":
+        if dossier.niveau_saisie == "simple":
+            return ("En saisie simple, Sillon ne produit pas de CERFA : l'employeur apporte son "
+                    "propre CERFA signé.")
+        if state not in AFTER_FORMATION:
+            return ("Le CERFA est disponible une fois le dossier validé par la formation (état "
+                    f"actuel : « {state_label(state)} »).")
+    if kind == "devis" and state not in AFTER_FORMATION:
+        return ("Le devis est disponible une fois le dossier validé par la formation (état "
+                f"actuel : « {state_label(state)} »).")
+    if kind == "convention" and state not in AFTER_ECONOMY:
+        return ("La convention de formation est disponible une fois les éléments économiques "
+                f"validés par le CFA (état actuel : « {state_label(state)} »).")
+    if kind in TRAINING_FILES:
+        formation = dossier.formation
+        if formation is None or formation.latest_document(kind) is None:
+            return f"La formation n'a pas encore déposé son {DOCUMENT_KINDS[kind].lower()}."
+    if kind in UPLOADED and latest(dossier, kind) is None:
+        if kind == "cerfa_vise":
+            return "Le CERFA n'a pas encore été visé par le CFA."
+        return f"Le document « {DOCUMENT_KINDS[kind]} » n'a pas encore été déposé."
+    return None
+
+
+def offers(dossier) -> list[Offer]:
+    from ..models.documents import DOCUMENT_KINDS
+    return [Offer(kind, DOCUMENT_KINDS[kind], why_not(kind, dossier)) for kind in KINDS
+            if not (kind == "cerfa" and dossier.niveau_saisie == "simple")]
+
+
+def document_bytes(kind: str, dossier, user) -> tuple[bytes, str]:
+    """(bytes, file name) of an available document. Generated documents of a locked dossier are
+    stored at the first download and served from storage afterwards."""
+    from ..extensions import db
+    from ..locking import transition_scope
+    from .render import filename, render_pdf
+    from .uploads import store
+    if kind in TRAINING_FILES:
+        document = dossier.formation.latest_document(kind)
+        return document.data, document.filename
+    if kind in UPLOADED:
+        document = latest(dossier, kind)
+        return document.data, document.filename
+    state = STATES.get(dossier.state)
+    if state is not None and state.locked:
+        kept = latest(dossier, kind)
+        if kept is not None:
+            return kept.data, kept.filename
+        data = render_pdf(kind, dossier)
+        with transition_scope(db.session):
+            document = store(data, kind=kind, filename=filename(kind, dossier), user=user,
+                             dossier=dossier)
+            db.session.commit()
+        return document.data, document.filename
+    return render_pdf(kind, dossier), filename(kind, dossier)
