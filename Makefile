@@ -47,6 +47,7 @@ test-postgresql: install-dev system-deps
 
 bench: install-dev system-deps
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_documents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -80,20 +80,37 @@ def test_documents_show_the_dossier(app, complete, artifacts_dir, tmp_path, kind
     assert png.with_suffix(".png").stat().st_size > 5000
 
 
-def test_professionalisation_gets_the_ej20(app, complete, artifacts_dir, tmp_path):
+def test_professionalisation_gets_the_ej20(app, login, complete, artifacts_dir, tmp_path):
     from datetime import date
 
     from portal.documents.render import filename, render_pdf
+    from tests.test_dossier_lifecycle import ACME, _contrat, _save
     pk, siret = complete(MANUAL, date(2027, 8, 31))
+    with app.app_context():
+        db.session.get(Dossier, pk).dispositif = "professionnalisation"
+        db.session.commit()
+    _save(login(ACME), pk, "contrat", _contrat("2027-08-31"))  # the pro grid: 70 % at 22
     with app.test_request_context():
         dossier = db.session.get(Dossier, pk)
-        dossier.dispositif = "professionnalisation"
-        text = _text(render_pdf("cerfa", dossier))
+        periods = [(p.pourcentage, p.montant_mensuel) for p in dossier.remunerations]
+        pdf = render_pdf("cerfa", dossier)
         name = filename("cerfa", dossier)
-        db.session.rollback()
+    text = _text(pdf)
     assert "CONTRAT DE PROFESSIONNALISATION" in text and "12434" in text
-    assert "LE TUTEUR" in text and siret in text
+    assert "LE TUTEUR" in text and siret in text and "Delmas" in text
+    assert "Alice" in text and "14/03/2004" in text and "2040344109012" in text
+    assert "01/09/2026" in text and "31/08/2027" in text
+    assert "450 h, dont 60 h à distance" in text and "RNCP30101" in text
+    assert periods and all(pct == 70 for pct, _ in periods)
+    for pct, amount in periods:
+        assert f"{int(pct)} % du SMIC" in text and _eur(amount) in text
     assert name == f"CERFA-EJ20-dossier-{pk}-PERRIN.pdf"
+    assert all(emb == "yes" for _, emb in _fonts(tmp_path, pdf))
+    png = artifacts_dir / "documents" / "cerfa-professionnalisation"
+    png.parent.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
+                    str(tmp_path / "doc.pdf"), str(png)], check=True)
+    assert png.with_suffix(".png").stat().st_size > 5000
 
 
 def test_an_incomplete_dossier_still_renders(app):

@@ -312,8 +312,11 @@ def test_signed_returns_are_checked(app, login, world):
     for account in (ALICE, CONSEIL, MANUAL[0]):
         page = _upload(login(account), pk, "convention_signee", _pdf(), "c.pdf")
         assert "Seul l&#39;employeur" in page or "Seul l'employeur" in page
-    assert login("rh@globex.sillon.demo").post(
-        f"/admin/dossier/{pk}/retour/cerfa_signe/", data={}).status_code in (400, 404)
+    other = login("rh@globex.sillon.demo")
+    import io
+    assert other.post(f"/admin/dossier/{pk}/retour/cerfa_signe/", data={
+        "csrf_token": csrf(other), "fichier": (io.BytesIO(_pdf()), "x.pdf")},
+        content_type="multipart/form-data").status_code == 404
     with app.app_context():
         from portal.models import Document
         kinds = db.session.execute(sa.select(Document.kind, Document.filename, Document.version)

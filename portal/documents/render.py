@@ -51,7 +51,7 @@ def context(dossier) -> dict:
     formation = dossier.formation
     cfa = formation.cfa if formation is not None else None
     etab = dossier.etablissement
-    rows = merge_rows(schedule_for(data), data.get("remuneration") or [])
+    rows = merge_rows(schedule_for(data), data.get("remuneration") or [], floor=True)
     contrat = dossier.contrat
     conclusion = contrat.date_conclusion if contrat is not None else None
     level = formation.niveau if formation is not None else None

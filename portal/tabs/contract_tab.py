@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+
+from flask import request
 from typing import Any
 
 from portal.rules import ERROR, INFO, Finding
@@ -43,13 +45,17 @@ def schedule_for(data: dict[str, Any]):
         return []
 
 
-def merge_rows(schedule, entered: list[dict]) -> list[dict]:
-    """Rows for the grid: each schedule period with the entered percent / amount when it is at
-    least the minimum (or when it is below: then the check reports it); missing → minimum."""
+def merge_rows(schedule, entered: list[dict], *, floor: bool = False) -> list[dict]:
+    """Rows for the grid: each schedule period with the entered percent / amount; missing →
+    the minimum. What the user just typed is kept even below the minimum (the check then names
+    the period); with `floor` (showing stored rows after the dates, the birth date or the
+    dispositif changed) a stored rate now below its minimum is raised to it."""
     rows = []
     for index, period in enumerate(schedule):
         given = entered[index] if index < len(entered) else {}
         pct, amount = to_decimal(given.get("percent")), to_decimal(given.get("monthly_amount"))
+        if floor and pct is not None and pct < period.percent:
+            pct, amount = period.percent, period.monthly_amount
         if pct is None and amount is None:
             pct, amount = period.percent, period.monthly_amount
         elif pct is None and amount is not None and period.reference_monthly:
@@ -188,7 +194,9 @@ class ContractTab(Tab):
         ]
 
     def extra_context(self, dossier, data) -> dict[str, Any]:
-        rows = merge_rows(schedule_for(data), data.get("remuneration") or [])
+        # Stored rows are shown recomputed; typed rows (a refused POST) are shown as typed.
+        rows = merge_rows(schedule_for(data), data.get("remuneration") or [],
+                          floor=request.method != "POST")
         formation = dossier.formation
         return {"grid_rows": rows, "formation": formation, "fmt_eur": eur,
                 "fmt_percent": percent, "today": date.today(), "input_value": input_value}

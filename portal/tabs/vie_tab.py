@@ -17,7 +17,7 @@ class StudentLifeTab(Tab):
 
     def extra_context(self, dossier, data) -> dict[str, Any]:
         from .contract_tab import merge_rows, schedule_for
-        rows = merge_rows(schedule_for(data), data.get("remuneration") or [])
+        rows = merge_rows(schedule_for(data), data.get("remuneration") or [], floor=True)
         pay = rows[0]["monthly_amount"] if rows else None
         start = as_date(data.get("date_debut_contrat"))
         aids = apprentice_aids(as_date(data.get("apprenti_date_naissance")), start,
