@@ -15,7 +15,7 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import policy, tabs, workflow
+from portal import accounts, policy, tabs, workflow
 from portal.extensions import db
 from portal.locking import DossierLocked
 from portal.models import DossierHistory
@@ -141,7 +141,14 @@ class DossierTabsMixin:
             return False, findings
         try:
             self._record_changes(tab, dossier, before, submitted)
+            emails_before = {f: accounts.normalize_email(getattr(dossier, f))
+                             for f in accounts.PEOPLE_FIELDS}
             tab.store(dossier, submitted, current_user)
+            # A new or changed address on the dossier invites that person (SPEC §4).
+            changed = [f for f, old in emails_before.items()
+                       if accounts.normalize_email(getattr(dossier, f)) != old]
+            if changed:
+                accounts.link_dossier_people(dossier, by=current_user, fields=changed)
             dossier.updated_at = workflow.now()  # bump the version even if only parts changed
             workflow.on_tab_saved(dossier, current_user)
             db.session.commit()

@@ -4,8 +4,11 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms import validators
 
+from sqlalchemy import inspect as sa_inspect
+
 from forms.validators import EndAfter, Siret
-from portal import policy
+
+from portal import accounts, policy
 from portal.history import record_column_changes
 from portal.extensions import db
 from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR, FORMATION_GESTIONNAIRE,
@@ -14,6 +17,7 @@ from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
 from portal.workflow import STATE_CHOICES, state_label
 
 from .base import SecureModelView
+from .dossier_employer import DossierEmployerFoundMixin
 from .dossier_lookups import DossierLookupsMixin
 from .dossier_remuneration import DossierRemunerationMixin
 from .dossier_tabs import DossierTabsMixin
@@ -47,8 +51,9 @@ _BASE_FIELDS = ["niveau_saisie", "dispositif", "apprenti_nom", "apprenti_prenom"
                 "employeur_contact_email", "date_debut_contrat", "date_fin_contrat"]
 
 
-class DossierView(DossierWorkflowMixin, DossierUploadsMixin, DossierLookupsMixin,
-                  DossierRemunerationMixin, DossierTabsMixin, SecureModelView):
+class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUploadsMixin,
+                  DossierLookupsMixin, DossierRemunerationMixin, DossierTabsMixin,
+                  SecureModelView):
     column_list = ["id", "apprenti", "formation", "etablissement", "state", "dispositif",
                    "date_debut_contrat", "updated_at"]
     column_labels = {
@@ -144,7 +149,20 @@ class DossierView(DossierWorkflowMixin, DossierUploadsMixin, DossierLookupsMixin
             model.created_by_id = current_user.id
             if model.cfa_conseiller_id is None and model.formation is not None:
                 model.cfa_conseiller_id = model.formation.conseiller_cfa_id
+            changed = list(accounts.PEOPLE_FIELDS)
         else:
             record_column_changes(model, model, current_user, self.column_labels,
                                   prefix="Fiche dossier – ")
+            state = sa_inspect(model)
+            changed = []
+            for name in accounts.PEOPLE_FIELDS:
+                history = state.attrs[name].history
+                old = history.deleted[0] if history.deleted else None
+                if history.has_changes() and accounts.normalize_email(old) != \
+                        accounts.normalize_email(getattr(model, name)):
+                    changed.append(name)
         super().on_model_change(form, model, is_created)
+        # Putting a person's e-mail on the dossier invites them (SPEC §4); the dossier needs
+        # its number first (it is in the e-mail).
+        db.session.flush()
+        accounts.link_dossier_people(model, by=current_user, fields=changed)

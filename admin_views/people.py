@@ -1,11 +1,15 @@
 """Users and their roles (cfa_admin only). Users are deactivated, never deleted."""
 import secrets
 
+from flask import flash
+from flask_admin.actions import action
 from flask_login import current_user
 from wtforms import PasswordField, SelectMultipleField, validators
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.models import ROLE_LABELS, UserRole
+from portal import accounts
+from portal.extensions import db
+from portal.models import ROLE_LABELS, User, UserRole
 
 from .base import SecureModelView
 
@@ -59,8 +63,56 @@ class UserView(SecureModelView):
         for code in wanted - model.role_codes:
             model.roles.append(UserRole(role=code))
         if form.new_password.data:
-            model.set_password(form.new_password.data)
+            # A password set by the administrator is temporary: the person replaces it at
+            # their next login.
+            model.set_password(form.new_password.data,
+                               temporary_until=accounts.now() + accounts.TEMPORARY_PASSWORD_LIFETIME)
         if not model.active:
             # Deactivation ends every open session of the person.
             model.session_token = secrets.token_hex(16)
         super().on_model_change(form, model, is_created)
+        if is_created and not form.new_password.data and model.active:
+            db.session.flush()
+            accounts.send_welcome(model, invited_by=current_user, reason="votre rôle : " + ", ".join(
+                ROLE_LABELS.get(code, code) for code in sorted(wanted)))
+
+    # --- actions: deactivate, reactivate, resend the invitation ------------------------------
+    def _users(self, ids):
+        return [u for u in (db.session.get(User, pk) for pk in self.scoped_ids(ids))
+                if u is not None]
+
+    @action("desactiver", "Désactiver", "Désactiver les comptes sélectionnés ? Leurs sessions "
+            "ouvertes prennent fin immédiatement.")
+    def action_deactivate(self, ids):
+        done = 0
+        for user in self._users(ids):
+            if user.id == current_user.id:
+                flash("Vous ne pouvez pas désactiver votre propre compte.", "error")
+                continue
+            user.active = False
+            user.session_token = secrets.token_hex(16)
+            done += 1
+        db.session.commit()
+        if done:
+            flash(f"{done} compte{'s' if done > 1 else ''} désactivé{'s' if done > 1 else ''}.",
+                  "success")
+
+    @action("reactiver", "Réactiver")
+    def action_reactivate(self, ids):
+        users = self._users(ids)
+        for user in users:
+            user.active = True
+        db.session.commit()
+        flash(f"{len(users)} compte{'s' if len(users) > 1 else ''} réactivé"
+              f"{'s' if len(users) > 1 else ''}.", "success")
+
+    @action("reinviter", "Renvoyer l'invitation", "Un nouveau mot de passe provisoire (valable "
+            "une heure) sera envoyé à chaque personne sélectionnée. Continuer ?")
+    def action_reinvite(self, ids):
+        sent = 0
+        for user in self._users(ids):
+            if user.active:
+                accounts.send_welcome(user, invited_by=current_user)
+                sent += 1
+        db.session.commit()
+        flash(f"Invitation renvoyée à {sent} personne{'s' if sent > 1 else ''}.", "success")

@@ -6,13 +6,17 @@ from portal.models import CFA_ADMIN, FORMATION_RESPONSABLE
 from portal.models.trainings import VALIDATION_MODES
 
 from .base import SecureModelView
+from .formation_access_code import FormationAccessCodeMixin
+from .formation_import import FormationImportMixin
 from .training_files import FormationFilesMixin
 
-_MANAGER_FIELDS = ["lieu", "mission_requise", "mode_validation", "access_code",
-                   "access_code_enabled"]
+# The access code is managed on its own page (generated, never typed): see
+# formation_access_code.py.
+_MANAGER_FIELDS = ["lieu", "mission_requise", "mode_validation"]
 
 
-class FormationView(FormationFilesMixin, SecureModelView):
+class FormationView(FormationAccessCodeMixin, FormationImportMixin, FormationFilesMixin,
+                    SecureModelView):
     column_list = ["intitule", "annee_campagne", "niveau", "code_diplome", "code_rncp",
                    "etablissement_formation", "mode_validation", "mission_requise"]
     column_labels = {
@@ -31,8 +35,10 @@ class FormationView(FormationFilesMixin, SecureModelView):
     column_choices = {"mode_validation": list(VALIDATION_MODES.items())}
     # The training's name opens its files (calendar, programme).
     column_formatters = {"intitule": lambda v, c, m, n: Markup(
-        '{} <a class="small ml-1" href="{}">fichiers</a>').format(
-            m.intitule, v.get_url(".files_view", formation_id=m.id))}
+        '{} <a class="small ml-1" href="{}">fichiers</a>'
+        ' · <a class="small" href="{}">code d\'accès</a>').format(
+            m.intitule, v.get_url(".files_view", formation_id=m.id),
+            v.get_url(".access_code_view", formation_id=m.id))}
     column_searchable_list = ["intitule", "code_diplome", "code_rncp"]
     column_filters = ["annee_campagne", "niveau", "mode_validation", "mission_requise"]
     column_default_sort = ("intitule", False)
@@ -40,7 +46,7 @@ class FormationView(FormationFilesMixin, SecureModelView):
                     "code_diplome", "code_rncp", "diplome_vise", "niveau", "heures_total",
                     "heures_distance", "date_debut", "date_fin", "date_fin_examens", "lieu",
                     "prix", "conseiller_cfa", "responsables", "gestionnaires",
-                    "mission_requise", "mode_validation", "access_code", "access_code_enabled"]
+                    "mission_requise", "mode_validation"]
     form_columns_by_role = {CFA_ADMIN: form_columns, FORMATION_RESPONSABLE: _MANAGER_FIELDS}
     form_choices = {"mode_validation": list(VALIDATION_MODES.items())}
     form_args = {

@@ -11,9 +11,12 @@ from flask_wtf.csrf import CSRFError
 
 from .config import load_config
 from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .public import is_public
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "healthz"}
+# Pages a logged-in person may reach before choosing a password and accepting the terms.
+ONBOARDING_ENDPOINTS = {"auth.first_password", "auth.consent", "auth.rgpd_terms"}
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -76,8 +79,18 @@ def _register_guards(app: Flask) -> None:
         # Every page but the login page and static files is behind login.
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
+        if is_public(app.view_functions.get(request.endpoint)):
+            return None
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
+        # Before anything else: a temporary password is replaced, then the data-protection
+        # terms (current version) are accepted.
+        if request.endpoint in ONBOARDING_ENDPOINTS:
+            return None
+        if current_user.must_change_password:
+            return redirect(url_for("auth.first_password", next=request.full_path))
+        if current_user.rgpd_version != app.config["RGPD_TERMS_VERSION"]:
+            return redirect(url_for("auth.consent", next=request.full_path))
         return None
 
     @app.after_request

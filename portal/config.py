@@ -60,6 +60,13 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES") or 5),
         "LOGIN_FAILURE_WINDOW_SECONDS": int(env.get("LOGIN_FAILURE_WINDOW_SECONDS") or 900),
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP") or 50),
+        # Password reset requests: per address and per IP within the window.
+        "RESET_MAX_PER_ADDRESS": int(env.get("RESET_MAX_PER_ADDRESS") or 3),
+        "RESET_MAX_PER_IP": int(env.get("RESET_MAX_PER_IP") or 20),
+        "RESET_WINDOW_SECONDS": int(env.get("RESET_WINDOW_SECONDS") or 3600),
+        # Access-code registration: wrong codes per IP within the window.
+        "REGISTRATION_MAX_FAILURES_PER_IP": int(env.get("REGISTRATION_MAX_FAILURES_PER_IP") or 10),
+        "REGISTRATION_WINDOW_SECONDS": int(env.get("REGISTRATION_WINDOW_SECONDS") or 900),
         "RGPD_TERMS_VERSION": env.get("RGPD_TERMS_VERSION") or "2026-01",
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
         # Optional SIRET lookup in the public "API Recherche d'entreprises" (off by default).

@@ -344,3 +344,15 @@ def cfa_advisors():
     from .models import UserRole
     return User.query.join(UserRole).filter(UserRole.role == CFA_CONSEILLER,
                                             User.active.is_(True)).order_by(User.last_name)
+
+
+def employer_found_refusal(user: User, dossier: Dossier) -> str | None:
+    """"J'ai trouvé un employeur" (seed 002): the dossier's apprentice names the establishment
+    and the employer contact, as long as no contact is named yet and the dossier is open to
+    them. Why not, in French; None when they may."""
+    if ALTERNANT not in roles_on_dossier(user, dossier):
+        return "Seul·e l'alternant·e du dossier indique l'employeur trouvé."
+    if dossier.employer_contact_id is not None or dossier.employeur_contact_email:
+        return ("Le contact employeur est déjà renseigné : c'est lui qui complète cet onglet. "
+                "Pour en changer, contactez votre formation.")
+    return dossier_locked_for(user, dossier)

@@ -1,13 +1,14 @@
-"""Login and logout (blueprint). Invitations, reset, registration and consent come later here."""
+"""Login and logout (blueprint); password reset, first password, RGPD consent, access-code
+registration and the account page are in the sibling modules, on the same blueprint."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
 
+from forms.auth import LoginForm, RegistrationForm
+
+from .. import accounts
 from ..extensions import db
-from ..models import User, utcnow
+from ..models import User
 from . import throttle
 
 bp = Blueprint("auth", __name__)
@@ -26,15 +27,6 @@ def load_user(user_id: str):
     return user
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("Adresse e-mail", validators=[
-        DataRequired("Saisissez votre adresse e-mail."),
-        Email("Cette adresse e-mail n'est pas valide.", check_deliverability=False),
-        Length(max=254)])
-    password = PasswordField("Mot de passe", validators=[
-        DataRequired("Saisissez votre mot de passe."), Length(max=200)])
-
-
 def _safe_next(target: str | None) -> str:
     # Only local paths: never redirect to another site after login.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -47,7 +39,10 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args.get("email", "")[:254]  # the invitation e-mail's link
     error, status = None, 200
+    expired = False
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         cfg = current_app.config
@@ -63,13 +58,15 @@ def login():
             user = db.session.execute(
                 select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
             if user is not None and user.active and user.check_password(form.password.data):
-                if user.temp_password_expires_at and user.temp_password_expires_at < utcnow():
+                if user.temp_password_expires_at and \
+                        user.temp_password_expires_at < accounts.now():
                     error, status = ("Ce mot de passe provisoire a expiré (il était valable "
                                      "une heure). Utilisez « Mot de passe oublié » pour en "
                                      "choisir un nouveau.", 401)
+                    expired = True
                 else:
                     throttle.clear(key_email)
-                    user.last_login_at = utcnow()
+                    user.last_login_at = accounts.now()
                     db.session.commit()
                     login_user(user)
                     return redirect(_safe_next(request.args.get("next")))
@@ -78,7 +75,8 @@ def login():
                 error, status = "Adresse e-mail ou mot de passe incorrect.", 401
     elif form.is_submitted():
         status = 400
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error, expired=expired,
+                           registration=RegistrationForm()), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -86,3 +84,6 @@ def logout():
     logout_user()
     flash("Vous êtes déconnecté·e.", "info")
     return redirect(url_for("auth.login"))
+
+
+from . import account, consent, passwords, registration  # noqa: E402,F401  (routes on bp)

@@ -14,3 +14,4 @@ from .reference import (AideEmployeur, CodeReference, ConventionCollective,  # n
 from .financing import (DemandeRemboursement, Echeance, OrganismeDelegant,  # noqa: F401
                         PriseEnCharge)
 from .enrolments import ActionFormation, Inscription, SessionFormation  # noqa: F401
+from .imports import ImportBatch  # noqa: F401

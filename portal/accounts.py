@@ -1,0 +1,236 @@
+"""Accounts: invitations with a one-hour temporary password, single-use tokens, and the link
+between a dossier's e-mail addresses and the people's accounts (SPEC §4).
+
+Nothing here commits: every function works in the caller's transaction, and the e-mails it
+queues (portal.notifications.queue) exist if and only if that transaction commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import (ALTERNANT, EMPLOYEUR, AuthToken, StructureMembership, User, UserRole)
+from .models import people
+from .notifications import queue
+
+TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=1)
+RESET_LIFETIME = timedelta(hours=1)
+EMAIL_CHANGE_LIFETIME = timedelta(hours=24)
+# Letters and digits that cannot be mistaken for one another when copied from an e-mail.
+_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+MIN_PASSWORD_LENGTH = 10
+
+
+def now():
+    return people.utcnow()
+
+
+def normalize_email(address: str | None) -> str:
+    return (address or "").strip().lower()
+
+
+def find_user(address: str | None) -> User | None:
+    address = normalize_email(address)
+    if not address:
+        return None
+    return db.session.execute(
+        select(User).where(func.lower(User.email) == address)).scalar_one_or_none()
+
+
+def base_url() -> str:
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base and has_request_context():
+        base = request.host_url.rstrip("/")
+    return base
+
+
+def login_link(address: str) -> str:
+    from urllib.parse import urlencode
+    return f"{base_url()}/login?{urlencode({'email': address})}"
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+def temporary_password() -> str:
+    """Twelve characters in three groups, e.g. ``k7mq-2xta-9hrw`` (about 59 bits)."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+
+
+def issue_temporary_password(user: User) -> str:
+    password = temporary_password()
+    user.set_password(password, temporary_until=now() + TEMPORARY_PASSWORD_LIFETIME)
+    return password
+
+
+def password_problem(password: str | None, user: User | None = None) -> str | None:
+    """Why a new password is not acceptable, in French; None when it is."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+    if len(password) > 200:
+        return "Le mot de passe ne peut pas dépasser 200 caractères."
+    if password.isdigit() or password.isalpha():
+        return "Mélangez des lettres et des chiffres (ou d'autres caractères)."
+    if user is not None and user.email and password.lower() == user.email.lower():
+        return "Le mot de passe ne peut pas être votre adresse e-mail."
+    if user is not None and user.check_password(password):
+        return "Choisissez un mot de passe différent de l'actuel."
+    return None
+
+
+# --- single-use tokens ----------------------------------------------------------------------
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(user: User, purpose: str, *, lifetime: timedelta,
+                 payload: str | None = None) -> str:
+    """A new single-use token; only its SHA-256 is stored. Earlier unused tokens of the same
+    purpose for the same person are revoked (only the newest link works)."""
+    for old in db.session.execute(select(AuthToken).where(
+            AuthToken.user_id == user.id, AuthToken.purpose == purpose,
+            AuthToken.used_at.is_(None))).scalars():
+        old.used_at = now()
+    raw = secrets.token_urlsafe(32)
+    db.session.add(AuthToken(user=user, purpose=purpose, token_hash=_digest(raw),
+                             payload=payload, expires_at=now() + lifetime))
+    return raw
+
+
+def find_token(raw: str | None, purpose: str) -> AuthToken | None:
+    """The valid (unused, unexpired) token, or None."""
+    if not raw or len(raw) > 100:
+        return None
+    token = db.session.execute(select(AuthToken).where(
+        AuthToken.token_hash == _digest(raw), AuthToken.purpose == purpose)).scalar_one_or_none()
+    if token is None or token.used_at is not None or token.expires_at < now():
+        return None
+    if token.user is None or not token.user.active:
+        return None
+    return token
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+@dataclass
+class Invitation:
+    user: User
+    created: bool
+    mailed: bool
+
+
+def _ensure_role(user: User, role: str) -> None:
+    if role not in user.role_codes:
+        user.roles.append(UserRole(role=role))
+
+
+def _never_used(user: User) -> bool:
+    """No password of their own yet: never invited, or still on a temporary password (possibly
+    expired), so the invitation is renewed with a new one."""
+    return user.password_hash is None or user.must_change_password
+
+
+def invite(address: str, role: str, *, invited_by: User | None = None, dossier=None,
+           first_name: str | None = None, last_name: str | None = None,
+           reason: str | None = None) -> Invitation | None:
+    """Give a person access: create their account if needed and e-mail them.
+
+    New account, or an account never used yet (the invitation is renewed): "Bienvenue sur
+    Sillon" with a login link and a new temporary password valid one hour. A person who
+    already uses Sillon gets a short e-mail saying what they were given access to.
+    Returns None for an empty address."""
+    address = normalize_email(address)
+    if not address:
+        return None
+    user = find_user(address)
+    created = user is None
+    if created:
+        user = User(email=address, first_name=(first_name or None),
+                    last_name=(last_name or None), active=True)
+        db.session.add(user)
+    elif first_name and not user.first_name:
+        user.first_name = first_name
+    if last_name and not user.last_name:
+        user.last_name = last_name
+    _ensure_role(user, role)
+    db.session.flush()
+    if not user.active:
+        # A deactivated person is linked (the dossier names them) but not let back in.
+        return Invitation(user, created, False)
+    if created or _never_used(user):
+        send_welcome(user, invited_by=invited_by, dossier=dossier, reason=reason)
+    else:
+        subject = (f"[Sillon] Accès au dossier n° {dossier.id}" if dossier is not None
+                   else "[Sillon] Nouvel accès")
+        queue(address, "acces_ajoute", subject, user=user, dossier=dossier,
+              invited_by=invited_by, reason=reason, login_link=login_link(address))
+    return Invitation(user, created, True)
+
+
+def send_welcome(user: User, *, invited_by: User | None = None, dossier=None,
+                 reason: str | None = None) -> None:
+    """A new temporary password (valid one hour, to be replaced at first login) and the
+    "Bienvenue sur Sillon" e-mail that carries it."""
+    password = issue_temporary_password(user)
+    queue(user.email, "bienvenue", "Bienvenue sur Sillon", password=password, user=user,
+          dossier=dossier, invited_by=invited_by, reason=reason,
+          login_link=login_link(user.email))
+
+
+def claim_referent_if_first(structure, user: User) -> bool:
+    """Seed 003: the first employer account of a structure becomes its référent (with an
+    approved membership carrying the employer-contact and beneficiary rights)."""
+    if structure is None or structure.referent_id is not None:
+        return False
+    structure.referent = user
+    membership = db.session.execute(select(StructureMembership).where(
+        StructureMembership.structure_id == structure.id,
+        StructureMembership.user_id == user.id)).scalar_one_or_none()
+    if membership is None:
+        membership = StructureMembership(structure=structure, user=user)
+        db.session.add(membership)
+    membership.status = StructureMembership.APPROUVE
+    membership.droit_contact_employeur = True
+    membership.droit_beneficiaire = True
+    membership.decided_at = now()
+    return True
+
+
+PEOPLE_FIELDS = ("apprenti_email", "employeur_contact_email")
+
+
+def link_dossier_people(dossier, *, by: User | None,
+                        fields=PEOPLE_FIELDS) -> list[Invitation]:
+    """After the dossier's e-mail addresses were set or changed (``fields``: which ones): invite
+    the apprentice and the employer contact they name, and attach their accounts to the
+    dossier. An address already linked to its account does nothing."""
+    done = []
+    apprentice_email = normalize_email(dossier.apprenti_email)
+    current = dossier.apprentice_user
+    if "apprenti_email" in fields and apprentice_email and (
+            current is None or normalize_email(current.email) != apprentice_email):
+        invitation = invite(apprentice_email, ALTERNANT, invited_by=by, dossier=dossier,
+                            first_name=dossier.apprenti_prenom, last_name=dossier.apprenti_nom,
+                            reason="votre dossier d'alternance")
+        dossier.apprentice_user = invitation.user
+        done.append(invitation)
+    contact_email = normalize_email(dossier.employeur_contact_email)
+    contact = dossier.employer_contact
+    if "employeur_contact_email" in fields and contact_email and (
+            contact is None or normalize_email(contact.email) != contact_email):
+        invitation = invite(contact_email, EMPLOYEUR, invited_by=by, dossier=dossier,
+                            reason="le dossier d'alternance de "
+                                   f"{dossier.apprenti_nom_complet}")
+        dossier.employer_contact = invitation.user
+        done.append(invitation)
+        structure = dossier.etablissement.structure if dossier.etablissement else None
+        claim_referent_if_first(structure, invitation.user)
+    return done
