@@ -161,8 +161,11 @@ class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUpload
                 if history.has_changes() and accounts.normalize_email(old) != \
                         accounts.normalize_email(getattr(model, name)):
                     changed.append(name)
-        super().on_model_change(form, model, is_created)
-        # Putting a person's e-mail on the dossier invites them (SPEC §4); the dossier needs
-        # its number first (it is in the e-mail).
-        db.session.flush()
+        # Putting a person's e-mail on the dossier invites them (SPEC §4). A new dossier needs
+        # its number first (it is in the e-mail); an edited one links before the scope check's
+        # flush, so that the save stays one version.
+        if is_created:
+            super().on_model_change(form, model, is_created)
         accounts.link_dossier_people(model, by=current_user, fields=changed)
+        if not is_created:
+            super().on_model_change(form, model, is_created)

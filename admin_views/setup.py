@@ -12,6 +12,8 @@ from .dossiers import DossierView
 from .people import UserView
 from .reference import (AideView, CodeReferenceView, ConventionView, GrilleView, OpcoView,
                         SmicView)
+from .structure_access import MyStructureView, StructureRequestsView
+from .structure_access import bp as structure_signup_bp
 from .structures import EtablissementView, StructureView
 from .trainings import FormationView
 
@@ -41,6 +43,12 @@ def init_admin(app):
                                  category="Employeurs"))
     admin.add_view(EtablissementView(Etablissement, name="Établissements",
                                      endpoint="etablissement", category="Employeurs"))
+    admin.add_view(StructureRequestsView(name="Demandes de structures",
+                                         endpoint="structure_requests",
+                                         url="/admin/demandes-structures",
+                                         category="Employeurs"))
+    admin.add_view(MyStructureView(name="Ma structure", endpoint="my_structure",
+                                   url="/admin/ma-structure"))
     admin.add_view(UserView(User, name="Utilisateurs", endpoint="user",
                             category="Administration"))
     ref = "Données de référence"
@@ -54,4 +62,5 @@ def init_admin(app):
     admin.add_view(OpcoView(Opco, name="OPCO", endpoint="opco", category=ref))
     admin.add_view(AideView(AideEmployeur, name="Aides à l'employeur", endpoint="aide",
                             category=ref))
+    app.register_blueprint(structure_signup_bp)  # public: /inscription/structure
     return admin

@@ -14,7 +14,7 @@ from .extensions import babel, csrf, db, login_manager, mail, migrate
 from .public import is_public
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "healthz"}
+PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "auth.logout", "healthz"}
 # Pages a logged-in person may reach before choosing a password and accepting the terms.
 ONBOARDING_ENDPOINTS = {"auth.first_password", "auth.consent", "auth.rgpd_terms"}
 

@@ -140,7 +140,7 @@ def _never_used(user: User) -> bool:
 
 def invite(address: str, role: str, *, invited_by: User | None = None, dossier=None,
            first_name: str | None = None, last_name: str | None = None,
-           reason: str | None = None) -> Invitation | None:
+           reason: str | None = None, flush: bool = True) -> Invitation | None:
     """Give a person access: create their account if needed and e-mail them.
 
     New account, or an account never used yet (the invitation is renewed): "Bienvenue sur
@@ -161,7 +161,8 @@ def invite(address: str, role: str, *, invited_by: User | None = None, dossier=N
     if last_name and not user.last_name:
         user.last_name = last_name
     _ensure_role(user, role)
-    db.session.flush()
+    if flush:  # callers may need the new person's id at once
+        db.session.flush()
     if not user.active:
         # A deactivated person is linked (the dossier names them) but not let back in.
         return Invitation(user, created, False)
@@ -191,9 +192,11 @@ def claim_referent_if_first(structure, user: User) -> bool:
     if structure is None or structure.referent_id is not None:
         return False
     structure.referent = user
-    membership = db.session.execute(select(StructureMembership).where(
-        StructureMembership.structure_id == structure.id,
-        StructureMembership.user_id == user.id)).scalar_one_or_none()
+    membership = None
+    if user.id is not None and structure.id is not None:
+        membership = db.session.execute(select(StructureMembership).where(
+            StructureMembership.structure_id == structure.id,
+            StructureMembership.user_id == user.id)).scalar_one_or_none()
     if membership is None:
         membership = StructureMembership(structure=structure, user=user)
         db.session.add(membership)
@@ -213,24 +216,26 @@ def link_dossier_people(dossier, *, by: User | None,
     the apprentice and the employer contact they name, and attach their accounts to the
     dossier. An address already linked to its account does nothing."""
     done = []
-    apprentice_email = normalize_email(dossier.apprenti_email)
-    current = dossier.apprentice_user
-    if "apprenti_email" in fields and apprentice_email and (
-            current is None or normalize_email(current.email) != apprentice_email):
-        invitation = invite(apprentice_email, ALTERNANT, invited_by=by, dossier=dossier,
-                            first_name=dossier.apprenti_prenom, last_name=dossier.apprenti_nom,
-                            reason="votre dossier d'alternance")
-        dossier.apprentice_user = invitation.user
-        done.append(invitation)
-    contact_email = normalize_email(dossier.employeur_contact_email)
-    contact = dossier.employer_contact
-    if "employeur_contact_email" in fields and contact_email and (
-            contact is None or normalize_email(contact.email) != contact_email):
-        invitation = invite(contact_email, EMPLOYEUR, invited_by=by, dossier=dossier,
-                            reason="le dossier d'alternance de "
-                                   f"{dossier.apprenti_nom_complet}")
-        dossier.employer_contact = invitation.user
-        done.append(invitation)
-        structure = dossier.etablissement.structure if dossier.etablissement else None
-        claim_referent_if_first(structure, invitation.user)
+    # One flush at the caller's commit: the dossier's save stays one version.
+    with db.session.no_autoflush:
+        apprentice_email = normalize_email(dossier.apprenti_email)
+        current = dossier.apprentice_user
+        if "apprenti_email" in fields and apprentice_email and (
+                current is None or normalize_email(current.email) != apprentice_email):
+            invitation = invite(apprentice_email, ALTERNANT, invited_by=by, dossier=dossier,
+                                first_name=dossier.apprenti_prenom, last_name=dossier.apprenti_nom,
+                                reason="votre dossier d'alternance", flush=False)
+            dossier.apprentice_user = invitation.user
+            done.append(invitation)
+        contact_email = normalize_email(dossier.employeur_contact_email)
+        contact = dossier.employer_contact
+        if "employeur_contact_email" in fields and contact_email and (
+                contact is None or normalize_email(contact.email) != contact_email):
+            invitation = invite(contact_email, EMPLOYEUR, invited_by=by, dossier=dossier,
+                                reason="le dossier d'alternance de "
+                                       f"{dossier.apprenti_nom_complet}", flush=False)
+            dossier.employer_contact = invitation.user
+            done.append(invitation)
+            structure = dossier.etablissement.structure if dossier.etablissement else None
+            claim_referent_if_first(structure, invitation.user)
     return done

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from . import policy
 from .deadlines import due_clause, dossier_deadlines, late_clause
 from .extensions import db
-from .models import CFA_ROLES, FORMATION_ROLES, Dossier, Formation
+from .models import (CFA_ROLES, FORMATION_ROLES, Dossier, Formation, Structure,
+                     StructureMembership, StructureRequest)
 from .workflow import MAIN_PATH, STATES
 
 
@@ -82,7 +83,22 @@ def cfa_queues(user, today: date | None = None) -> list[dict]:
         ("Contrats commencés sans dossier validé", {"flt0_5": "debut"},
          _count(user, late_clause("debut", today))),
     ]
-    return [{"label": label, "args": args, "count": count} for label, args, count in queues]
+    out = [{"label": label, "args": args, "count": count, "endpoint": "dossier.index_view"}
+           for label, args, count in queues]
+    out.append({"label": "Structures demandées à créer", "args": {},
+                "endpoint": "structure_requests.index",
+                "count": db.session.execute(select(func.count()).select_from(StructureRequest)
+                                            .where(StructureRequest.status ==
+                                                   StructureRequest.EN_ATTENTE)).scalar_one()})
+    return out
+
+
+def referent_requests(user) -> int:
+    """Access requests waiting for this référent's decision (seed 003)."""
+    return db.session.execute(
+        select(func.count()).select_from(StructureMembership).join(Structure).where(
+            Structure.referent_id == user.id,
+            StructureMembership.status == StructureMembership.DEMANDE)).scalar_one()
 
 
 def state_counts(user) -> tuple[list[tuple], int]:
@@ -105,4 +121,6 @@ def dashboard(user) -> dict:
     if user.has_role("employeur", "alternant") and not user.has_role(*CFA_ROLES):
         data["sections"].append("own")
         data["own"] = own_dossiers(user)
+    if user.has_role("employeur"):
+        data["referent_requests"] = referent_requests(user)
     return data

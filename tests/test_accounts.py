@@ -631,3 +631,37 @@ def _login_status(app, email, password):
 @pytest.mark.parametrize("url", ["/mot-de-passe-oublie", "/inscription", "/login"])
 def test_public_pages_need_no_login(client, url):
     assert client.get(url).status_code == 200
+
+
+def test_contact_email_typed_on_donnees_de_base_invites_the_employer(app, login, smtp,
+                                                                      clean_outbox):
+    """The formation names the employer contact on Données de base: the contact is invited and
+    becomes the dossier's employer; saving again without change invites nobody."""
+    import lxml.html
+    email = unique("base")
+    _register(app.test_client(), LP_INFO_CODE, email)
+    pk = _dossiers_of(app, email)[0].id
+    with app.app_context():
+        siret = db.session.execute(sa.select(Etablissement.siret).where(
+            Etablissement.en_attente.is_(False))).scalars().first()
+    manager = login(RESP_INFO)
+    contact = unique("contact.base")
+
+    def save(extra):
+        page = body(manager.get(f"/admin/dossier/{pk}/base/"))
+        form = next(f for f in lxml.html.fromstring(page).forms
+                    if f.get("method", "").lower() == "post" and "_version" in f.fields)
+        data = dict(form.form_values())
+        data.update({"employeur_siret": siret, "date_debut_contrat": "2026-09-01",
+                     "date_fin_contrat": "2027-08-31", **extra})
+        response = manager.post(f"/admin/dossier/{pk}/base/", data=data)
+        assert response.status_code == 302, re.findall(r'finding-error">([^<]+)<', body(response))
+
+    save({"employeur_contact_email": contact})
+    message = only_mail(smtp, contact, "Bienvenue sur Sillon")
+    assert f"Dossier n° {pk}" in smtp.text_of(message)
+    assert "Claire FABRE" in smtp.text_of(message)  # who invited them
+    with app.app_context():
+        assert db.session.get(Dossier, pk).employer_contact.email == contact
+    save({"employeur_contact_email": contact})
+    assert len(mails_to(smtp, contact)) == 1

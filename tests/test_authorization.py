@@ -278,6 +278,8 @@ OTHER_VIEWS_MATRIX = [
 # The text field each screen's edit door changes, and the label that names a row in lists.
 EDITED_FIELD = {"dossier": "employeur_contact_email", "formation": "lieu",
                 "structure": "raison_sociale", "etablissement": "commune"}
+# Putting an e-mail on the dossier invites that person: their account becomes the contact.
+LINKED_CHANGES = {"dossier": {"employer_contact_id"}}
 NEW_VALUE = {"dossier": "controle.matrice@exemple-test.fr", "formation": "Salle du contrôle",
              "structure": "Raison sociale du contrôle", "etablissement": "Contrôleville"}
 LABEL = {"formation": "intitule", "structure": "raison_sociale",
@@ -804,7 +806,8 @@ def knock_edit_post(ctx, row, expected):
         assert_redirect_to(response, "/admin/dossier/")
         if expected == ALLOWED:
             assert after[EDITED_FIELD["dossier"]] == NEW_VALUE["dossier"]
-            assert changed_columns(before, after) == {EDITED_FIELD["dossier"]}
+            assert changed_columns(before, after) == {EDITED_FIELD["dossier"],
+                                                      *LINKED_CHANGES["dossier"]}
             assert after["version"] == before["version"] + 1
         else:
             assert after == before
@@ -931,7 +934,8 @@ def test_edit_post_by_state(app, world, as_, account, state, expected):
         after = snapshot(app, Dossier, pk)
         if expected == ALLOWED:
             assert_redirect_to(response, "/admin/dossier/")
-            assert changed_columns(before, after) == {EDITED_FIELD["dossier"]}
+            assert changed_columns(before, after) == {EDITED_FIELD["dossier"],
+                                                      *LINKED_CHANGES["dossier"]}
         else:
             assert response.status_code == 200  # the form again, with the reason
             assert LOCK_MESSAGES[expected] in _text(response)

@@ -48,6 +48,7 @@ def register(formation: Formation, *, email: str, first_name: str, last_name: st
         db.session.add(dossier)
         db.session.flush()
         invitations = accounts.link_dossier_people(dossier, by=None, fields=("apprenti_email",))
+        db.session.flush()  # the new account's id, for the dossier's author and history
         if invitations:
             dossier.created_by_id = invitations[0].user.id
         db.session.add(DossierHistory(

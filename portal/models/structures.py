@@ -115,6 +115,7 @@ class StructureRequest(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     handled_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
     handled_at = db.Column(db.DateTime)
+    motif_refus = db.Column(db.Text)  # sent to the requester, kept for the CFA's queue
     etablissement_id = db.Column(db.Integer, db.ForeignKey("etablissements.id"))
 
     requested_by = db.relationship("User", foreign_keys=[requested_by_id])

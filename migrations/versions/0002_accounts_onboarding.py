@@ -1,4 +1,4 @@
-"""import batches (apprentices imported by a formation)
+"""import batches (apprentices imported by a formation), refusal reason of structure requests
 
 Revision ID: 0002
 Revises: 0001
@@ -36,9 +36,13 @@ def upgrade():
     with op.batch_alter_table('import_batches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_batches_formation_id'), ['formation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_import_batches_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table('structure_requests', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('motif_refus', sa.Text(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('structure_requests', schema=None) as batch_op:
+        batch_op.drop_column('motif_refus')
     with op.batch_alter_table('import_batches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_batches_user_id'))
         batch_op.drop_index(batch_op.f('ix_import_batches_formation_id'))
