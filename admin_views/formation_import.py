@@ -19,7 +19,6 @@ from portal.models import (CFA_ROLES, FORMATION_GESTIONNAIRE, FORMATION_RESPONSA
                            ImportBatch)
 from portal.rules.imports import COLUMNS, MAX_ROWS, ImportFileError
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def may_import(user, formation) -> bool:
@@ -79,7 +78,7 @@ class FormationImportMixin:
         rows, problem = [], None
         if batch.status == ImportBatch.PREVIEW:
             try:
-                rows = imports.preview(formation, batch.content, batch.filename)
+                rows = imports.preview(formation, bytes(batch.content), batch.filename)
             except ImportFileError as exc:
                 problem = str(exc)
         valid = sum(1 for r in rows if r.ok)
@@ -115,6 +114,6 @@ class FormationImportMixin:
         if ext == "csv":
             data, mimetype = imports.template_csv(), "text/csv; charset=utf-8"
         else:
-            data, mimetype = imports.template_xlsx(), XLSX_TYPE
+            data, mimetype = imports.template_xlsx(), imports.XLSX_TYPE
         return Response(data, mimetype=mimetype, headers={
             "Content-Disposition": f'attachment; filename="modele-import-alternants.{ext}"'})

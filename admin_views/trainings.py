@@ -36,9 +36,11 @@ class FormationView(FormationAccessCodeMixin, FormationImportMixin, FormationFil
     # The training's name opens its files (calendar, programme).
     column_formatters = {"intitule": lambda v, c, m, n: Markup(
         '{} <a class="small ml-1" href="{}">fichiers</a>'
-        ' · <a class="small" href="{}">code d\'accès</a>').format(
+        ' · <a class="small" href="{}">code d\'accès</a>'
+        ' · <a class="small" href="{}">importer des alternants</a>').format(
             m.intitule, v.get_url(".files_view", formation_id=m.id),
-            v.get_url(".access_code_view", formation_id=m.id))}
+            v.get_url(".access_code_view", formation_id=m.id),
+            v.get_url(".import_view", formation_id=m.id))}
     column_searchable_list = ["intitule", "code_diplome", "code_rncp"]
     column_filters = ["annee_campagne", "niveau", "mode_validation", "mission_requise"]
     column_default_sort = ("intitule", False)

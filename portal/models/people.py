@@ -64,8 +64,10 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_token}"
 
     # --- passwords -----------------------------------------------------------
-    def set_password(self, password: str, *, temporary_until: datetime | None = None) -> None:
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, *, temporary_until: datetime | None = None,
+                     method: str | None = None) -> None:
+        self.password_hash = (generate_password_hash(password, method=method) if method
+                              else generate_password_hash(password))
         self.temp_password_expires_at = temporary_until
         self.must_change_password = temporary_until is not None
         self.session_token = secrets.token_hex(16)

@@ -1,0 +1,302 @@
+"""Import of apprentices by a training (CSV or XLSX): read the file, preview every row with its
+errors, then create the dossiers of the valid rows and invite their people in one transaction.
+
+The uploaded bytes are kept in an ImportBatch between the preview and the confirmation: the
+confirmation re-reads and re-checks them (the browser only sends the batch id). Row checks are
+pure functions in portal.rules.imports. Nothing here commits: the caller does, once.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import zipfile
+from datetime import date
+from typing import Any, Iterator
+
+from sqlalchemy import func, select, update
+
+from .extensions import db
+from .models import Dossier, DossierHistory, Etablissement, ImportBatch
+from .models.people import utcnow
+from .rules.imports import (COLUMNS, EXAMPLE, KEYS, MAX_ROWS, ImportFileError, RowCheck,
+                            check_rows, is_blank, map_header)
+from .workflow import INITIAL_STATE
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_COLUMNS = 50          # columns read in a workbook (unknown columns are ignored anyway)
+MAX_LINES = 100_000       # lines scanned, blank ones included (formatted empty rows)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_NOT_A_TABLE = ("Ce fichier n'est ni un fichier CSV ni un classeur Excel (.xlsx) : "
+                "enregistrez votre tableau au format « CSV UTF-8 (délimité par des "
+                "points-virgules) » ou « Classeur Excel (.xlsx) », ou partez du modèle.")
+
+
+# --- reading the file ------------------------------------------------------------------------
+
+def _decode(content: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "texte Unicode"), else cp1252
+    (Excel's "CSV (séparateur : point-virgule)" on Windows)."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportFileError(_NOT_A_TABLE) from None
+    if content.startswith(codecs.BOM_UTF8):
+        content = content[len(codecs.BOM_UTF8):]
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ImportFileError(_NOT_A_TABLE) from None
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4096]
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\r\n\f")
+    return "\x00" in sample or controls > max(2, len(sample) // 100)
+
+
+def _csv_rows(content: bytes) -> Iterator[list[Any]]:
+    text = _decode(content)
+    if _looks_binary(text):
+        raise ImportFileError(_NOT_A_TABLE)
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        delimiter = ";"
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error:
+        raise ImportFileError("Le fichier CSV est mal formé (guillemets non refermés ?) : "
+                              "enregistrez-le à nouveau depuis votre tableur.") from None
+
+
+def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+    from openpyxl import load_workbook
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise ImportFileError("Ce classeur Excel (.xlsx) ne peut pas être lu : enregistrez-le "
+                              "à nouveau depuis votre tableur, ou au format CSV.") from exc
+    except Exception as exc:  # openpyxl raises assorted errors on damaged or foreign zips
+        raise ImportFileError(_NOT_A_TABLE) from exc
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            return
+        # At most MAX_COLUMNS columns: a sheet claiming A1:XFD… is not read cell by cell.
+        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            yield list(row)
+    finally:
+        workbook.close()
+
+
+def read_table(content: bytes, filename: str = "") -> Iterator[list[Any]]:
+    """The file's rows as lists of cells (text for CSV, typed values for XLSX)."""
+    if not content or not content.strip():
+        raise ImportFileError("Le fichier est vide.")
+    if len(content) > MAX_BYTES:
+        raise ImportFileError("Le fichier dépasse 5 Mo : découpez-le en plusieurs fichiers.")
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError("Les classeurs Excel 97-2003 (.xls) ne sont pas acceptés : "
+                              "enregistrez le fichier au format .xlsx ou CSV.")
+    if content.startswith(b"PK\x03\x04"):
+        return _xlsx_rows(content)
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError("Ce fichier porte l'extension .xlsx mais n'est pas un classeur "
+                              "Excel : enregistrez-le à nouveau depuis votre tableur.")
+    return _csv_rows(content)
+
+
+def parse(content: bytes, filename: str = "") -> list[tuple[int, dict[str, Any]]]:
+    """(line, {column key: cell value}) for every non-blank data row. The header is the first
+    non-blank row; lines are numbered as the spreadsheet shows them (header included)."""
+    rows = read_table(content, filename)
+    mapping = None
+    data: list[tuple[int, dict[str, Any]]] = []
+    for line, cells in enumerate(rows, start=1):
+        if line > MAX_LINES:
+            raise ImportFileError(f"Le fichier compte plus de {MAX_LINES} lignes : ne gardez "
+                                  "que les lignes des alternant·es.")
+        if mapping is None:
+            if all(c is None or str(c).strip() == "" for c in cells):
+                continue
+            mapping = map_header(cells)
+            continue
+        raw = {key: (cells[index] if index < len(cells) else None)
+               for index, key in mapping.items()}
+        if is_blank(raw):
+            continue
+        data.append((line, raw))
+        if len(data) > MAX_ROWS:
+            raise ImportFileError(f"Le fichier compte plus de {MAX_ROWS} alternant·es : "
+                                  "découpez-le en plusieurs fichiers.")
+    if mapping is None:
+        raise ImportFileError("Le fichier est vide.")
+    if not data:
+        raise ImportFileError("Le fichier ne contient que la ligne d'en-têtes : ajoutez une "
+                              "ligne par alternant·e sous les en-têtes.")
+    return data
+
+
+# --- preview and confirmation ----------------------------------------------------------------
+
+def existing_emails(formation_id: int) -> set[str]:
+    """Apprentice e-mails that already have a dossier in the training (one query)."""
+    return set(db.session.execute(
+        select(func.lower(Dossier.apprenti_email)).where(Dossier.formation_id == formation_id)
+    ).scalars())
+
+
+def preview(formation, content: bytes, filename: str = "", *,
+            today: date | None = None) -> list[RowCheck]:
+    """Every data row of the file with its findings; raises ImportFileError (French) when the
+    file as a whole cannot be read."""
+    rows = parse(content, filename)
+    return check_rows(rows, existing_emails=existing_emails(formation.id),
+                      today=today or date.today())
+
+
+def create_batch(formation, user, content: bytes, filename: str) -> tuple[ImportBatch,
+                                                                          list[RowCheck]]:
+    """Check the file and keep it for the confirmation (no commit)."""
+    results = preview(formation, content, filename)
+    batch = ImportBatch(formation_id=formation.id, user_id=getattr(user, "id", None),
+                        filename=(filename or "import")[-255:], content=content,
+                        sha256=hashlib.sha256(content).hexdigest(),
+                        status=ImportBatch.PREVIEW, row_count=len(results),
+                        error_count=sum(1 for r in results if not r.ok))
+    db.session.add(batch)
+    db.session.flush()
+    return batch, results
+
+
+class AlreadyConfirmed(ImportFileError):
+    pass
+
+
+def confirm(batch: ImportBatch, user) -> int:
+    """Create the dossiers of the valid rows of the stored file, re-checked now, and invite
+    their apprentices and employer contacts. Returns how many dossiers were created. The batch
+    is claimed by a conditional UPDATE first, so two confirmations never both run."""
+    content = bytes(batch.content)
+    if hashlib.sha256(content).hexdigest() != batch.sha256:
+        raise ImportFileError("Le fichier conservé pour cet import est altéré : déposez-le "
+                              "à nouveau.")
+    claimed = db.session.execute(
+        update(ImportBatch).where(ImportBatch.id == batch.id,
+                                  ImportBatch.status == ImportBatch.PREVIEW)
+        .values(status=ImportBatch.CONFIRMED, confirmed_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise AlreadyConfirmed("Cet import a déjà été confirmé : les dossiers ont été "
+                               "créés.")
+    db.session.refresh(batch)
+    formation = batch.formation
+    results = preview(formation, content, batch.filename)
+    valid = [r for r in results if r.ok]
+    sirets = {r.clean["employeur_siret"] for r in valid if r.clean["employeur_siret"]}
+    sites = {}
+    if sirets:
+        sites = {e.siret: e for e in db.session.execute(
+            select(Etablissement).where(Etablissement.siret.in_(sirets))).scalars()}
+    dossiers = []
+    for row in valid:
+        dossier = Dossier(formation=formation, state=INITIAL_STATE,
+                          created_by_id=getattr(user, "id", None),
+                          cfa_conseiller_id=formation.conseiller_cfa_id,
+                          etablissement=sites.get(row.clean["employeur_siret"]),
+                          **row.clean)
+        db.session.add(dossier)
+        db.session.add(DossierHistory(
+            dossier=dossier, user_id=getattr(user, "id", None), kind="transition",
+            to_state=INITIAL_STATE,
+            comment=f"Dossier créé par l'import du fichier « {batch.filename} » "
+                    f"(ligne {row.line})."))
+        dossiers.append(dossier)
+    db.session.flush()  # ids for the e-mails
+    _invite_people(dossiers, user)
+    batch.row_count = len(results)
+    batch.error_count = len(results) - len(valid)
+    batch.created_count = len(dossiers)
+    db.session.flush()
+    return len(dossiers)
+
+
+def _invite_people(dossiers: list[Dossier], user) -> None:
+    """link_dossier_people for each new dossier, without flushing between them (it defers its
+    flush to the commit), except when a row needs what an earlier row created: a person
+    invited above (their pending account must be found, not created twice) or a structure
+    whose référent an earlier row may have just claimed. An employer contact named on several
+    rows is invited once (one "Bienvenue" e-mail, one temporary password) and linked to the
+    other dossiers directly."""
+    from .accounts import (PEOPLE_FIELDS, claim_referent_if_first, link_dossier_people,
+                           normalize_email)
+    invited: dict[str, Any] = {}          # address → account invited by this batch
+    contacts: dict[str, Any] = {}         # address → account invited as employer contact
+    structures: set[int] = set()          # structures an earlier row gave a contact
+    for dossier in dossiers:
+        apprentice = normalize_email(dossier.apprenti_email)
+        contact = normalize_email(dossier.employeur_contact_email)
+        structure = dossier.etablissement.structure if dossier.etablissement else None
+        reuse = contact in contacts
+        if apprentice in invited or (contact in invited and not reuse) or (
+                contact and structure is not None and structure.id in structures):
+            db.session.flush()
+        fields = ("apprenti_email",) if reuse else PEOPLE_FIELDS
+        for invitation in link_dossier_people(dossier, by=user, fields=fields):
+            address = normalize_email(invitation.user.email)
+            invited[address] = invitation.user
+            if address == contact:
+                contacts[address] = invitation.user
+        if reuse:
+            dossier.employer_contact = contacts[contact]
+            claim_referent_if_first(structure, contacts[contact])
+        if contact and structure is not None:
+            structures.add(structure.id)
+
+
+# --- template files --------------------------------------------------------------------------
+
+def template_csv() -> bytes:
+    """Header and one example row, ';'-separated, UTF-8 with BOM (Excel opens the accents)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([label for _, label, _ in COLUMNS])
+    writer.writerow([EXAMPLE[key] for key in KEYS])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+def template_xlsx() -> bytes:
+    """The same as a workbook: SIRET and e-mails as text, dates as real dates."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from .rules.imports import parse_date
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Alternants"
+    sheet.append([label for _, label, _ in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    example = [parse_date(EXAMPLE[key]) if key in ("date_naissance", "debut", "fin")
+               else EXAMPLE[key] for key in KEYS]
+    sheet.append(example)
+    for index, key in enumerate(KEYS, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = 26 if "email" in key else 20
+        for row in range(2, 502):
+            cell = sheet[f"{letter}{row}"]
+            cell.number_format = "DD/MM/YYYY" if key in ("date_naissance", "debut", "fin") \
+                else "@"
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+

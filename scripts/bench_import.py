@@ -1,0 +1,203 @@
+"""Benchmark of the import by the formation: median time to preview and to confirm a file of
+1 000 apprentices (every row valid, new e-mails, a valid employer SIRET on half of them and a
+new employer contact on a tenth), through the service and through HTTP, with the number of
+SQL statements and the time spent hashing the temporary passwords of the new accounts.
+
+    .venv/bin/python scripts/bench_import.py [--rows 1000] [--rounds 3] [--confirm-rounds 3]
+        [--fast-hash] [--lower-email-index]
+
+--fast-hash hashes the temporary passwords with one PBKDF2 iteration (NOT the portal's
+setting: it only shows what the import costs apart from the deliberately slow scrypt);
+--lower-email-index adds an index on lower(users.email) to the bench database (what
+accounts.find_user filters on) to show what such a migration would save.
+
+Fresh SQLite database under .bench/, migrated, reference and demo data. Prints figures only.
+"""
+from __future__ import annotations
+
+import argparse
+import codecs
+import csv
+import io
+import os
+import shutil
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH = ROOT / ".bench"
+
+
+def make_file(rows: int, siret: str, tag: str) -> bytes:
+    from portal.rules.imports import COLUMNS
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([label for _, label, _ in COLUMNS])
+    for i in range(rows):
+        writer.writerow([f"Nom{i}", f"Prénom{i}", f"alt{i}@{tag}.exemple.fr", "14/03/2004",
+                         siret if i % 2 == 0 else "",
+                         f"rh{i}@{tag}.exemple.fr" if i % 10 == 0 else "",
+                         "01/09/2026", "31/08/2028"])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+class Counters:
+    """SQL statements and password-hashing time, while installed."""
+
+    def __init__(self, engine, fast_hash=False):
+        from sqlalchemy import event
+        import portal.models.people as people
+        self.statements = 0
+        self.hashes = 0
+        self.hash_seconds = 0.0
+        self._original = people.generate_password_hash
+
+        def count(*_args, **_kwargs):
+            self.statements += 1
+
+        def timed_hash(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                if fast_hash:
+                    return self._original(args[0], method="pbkdf2:sha256:1")
+                return self._original(*args, **kwargs)
+            finally:
+                self.hashes += 1
+                self.hash_seconds += time.perf_counter() - start
+
+        event.listen(engine, "before_cursor_execute", count)
+        people.generate_password_hash = timed_hash
+        self._remove = lambda: (event.remove(engine, "before_cursor_execute", count),
+                                setattr(people, "generate_password_hash", self._original))
+
+    def reset(self):
+        self.statements, self.hashes, self.hash_seconds = 0, 0, 0.0
+
+    def close(self):
+        self._remove()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--confirm-rounds", type=int, default=3)
+    parser.add_argument("--fast-hash", action="store_true")
+    parser.add_argument("--lower-email-index", action="store_true")
+    args = parser.parse_args(argv)
+    BENCH.mkdir(exist_ok=True)
+    db_path = BENCH / "import.db"
+    db_path.unlink(missing_ok=True)
+    instance = BENCH / "instance-import"
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir()
+    os.environ["SILLON_INSTANCE_PATH"] = str(instance)
+    from portal import create_app
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+                      "MAIL_SERVER": None})
+    from flask_migrate import upgrade
+    from sqlalchemy import select, text
+
+    from portal import imports
+    from portal.extensions import db
+    from portal.models import Etablissement, Formation, User
+    from seeds.demo import load_demo
+    from seeds.reference import load_reference
+    from tests.support.web import csrf_from
+    with app.app_context():
+        upgrade()
+        load_reference()
+        load_demo()
+        formation = db.session.execute(select(Formation).order_by(Formation.id)).scalars().first()
+        formation_id = formation.id
+        siret = db.session.execute(select(Etablissement.siret)).scalars().first()
+        if args.lower_email_index:
+            db.session.execute(text("CREATE INDEX ix_bench_users_email_lower "
+                                    "ON users (lower(email))"))
+            db.session.commit()
+        counters = Counters(db.engine, fast_hash=args.fast_hash)
+
+    def summary(samples):
+        return statistics.median(samples) * 1000, max(samples) * 1000
+
+    print(f"Import of {args.rows} rows, SQLite, preview {args.rounds} rounds, confirm "
+          f"{args.confirm_rounds} rounds (median / max, ms)"
+          + (", FAST HASH (1 PBKDF2 iteration, not the portal's)" if args.fast_hash else "")
+          + (", with an index on lower(users.email)" if args.lower_email_index else ""))
+
+    # 1. Service: preview (read + check + one query for the e-mails already in the training).
+    data = make_file(args.rows, siret, uuid.uuid4().hex[:10])
+    with app.app_context():
+        formation = db.session.get(Formation, formation_id)
+        imports.preview(formation, data, "bench.csv")  # warm-up
+        samples = []
+        for _ in range(args.rounds):
+            counters.reset()
+            start = time.perf_counter()
+            rows = imports.preview(db.session.get(Formation, formation_id), data, "bench.csv")
+            samples.append(time.perf_counter() - start)
+        assert all(r.ok for r in rows), [r.findings for r in rows if not r.ok][:3]
+        median, worst = summary(samples)
+        print(f"  preview (service)          {median:8.1f} {worst:8.1f}   "
+              f"{counters.statements} SQL statements")
+
+    # 2. Service: confirm (dossiers + accounts + invitations + commit), a new file each round.
+    with app.test_request_context():
+        user = db.session.execute(
+            select(User).filter_by(email="resp.info@sillon.demo")).scalar_one()
+        samples, details = [], []
+        for _ in range(args.confirm_rounds):
+            data = make_file(args.rows, siret, uuid.uuid4().hex[:10])
+            formation = db.session.get(Formation, formation_id)
+            batch, _ = imports.create_batch(formation, user, data, "bench.csv")
+            db.session.commit()
+            counters.reset()
+            start = time.perf_counter()
+            created = imports.confirm(batch, user)
+            db.session.commit()
+            samples.append(time.perf_counter() - start)
+            details.append((created, counters.statements, counters.hashes,
+                            counters.hash_seconds))
+        median, worst = summary(samples)
+        created, statements, hashes, hash_seconds = details[-1]
+        print(f"  confirm (service)          {median:8.1f} {worst:8.1f}   "
+              f"{created} dossiers, {statements} SQL statements, {hashes} password hashes "
+              f"= {hash_seconds * 1000:.0f} ms ({hash_seconds * 1000 / max(hashes, 1):.1f} ms "
+              "each)")
+
+    # 3. HTTP, as the training's manager: upload + preview page, then confirm.
+    client = app.test_client()
+    page = client.get("/login")
+    client.post("/login", data={"email": "resp.info@sillon.demo", "password": "sillon-demo",
+                                "csrf_token": csrf_from(page.get_data(as_text=True))})
+    url = f"/admin/formation/{formation_id}/import/"
+    upload_samples, confirm_samples = [], []
+    for _ in range(args.confirm_rounds):
+        data = make_file(args.rows, siret, uuid.uuid4().hex[:10])
+        token = csrf_from(client.get(url).get_data(as_text=True))
+        start = time.perf_counter()
+        response = client.post(url, data={"csrf_token": token,
+                                          "fichier": (io.BytesIO(data), "bench.csv")},
+                               content_type="multipart/form-data")
+        preview_url = response.headers["Location"]
+        html = client.get(preview_url).get_data(as_text=True)
+        upload_samples.append(time.perf_counter() - start)
+        assert f"Confirmer l&#39;import de {args.rows} dossiers" in html or \
+            f"Confirmer l'import de {args.rows} dossiers" in html
+        start = time.perf_counter()
+        client.post(preview_url + "confirmer/", data={"csrf_token": csrf_from(html)})
+        confirm_samples.append(time.perf_counter() - start)
+    median, worst = summary(upload_samples)
+    print(f"  upload + preview page (HTTP) {median:6.1f} {worst:8.1f}   "
+          f"({len(html) // 1024} Ko of HTML)")
+    median, worst = summary(confirm_samples)
+    print(f"  confirm (HTTP)             {median:8.1f} {worst:8.1f}")
+    counters.close()
+
+
+if __name__ == "__main__":
+    main()
