@@ -48,6 +48,7 @@ test-postgresql: install-dev system-deps
 bench: install-dev system-deps
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_documents.py
+	$(BIN)/python scripts/bench_import.py --rows 1000 --rounds 3 --confirm-rounds 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
