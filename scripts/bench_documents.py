@@ -26,27 +26,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args(argv)
-    BENCH.mkdir(exist_ok=True)
-    db_path = BENCH / "documents.db"
-    db_path.unlink(missing_ok=True)
-    instance = BENCH / "instance-documents"
-    shutil.rmtree(instance, ignore_errors=True)
-    instance.mkdir()
-    os.environ["SILLON_INSTANCE_PATH"] = str(instance)
-    from portal import create_app
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-                      "MAIL_SERVER": None})
-    from flask_migrate import upgrade
-
+    from scripts.bench_support import demo_app
+    app = demo_app("documents")
     from portal.documents.render import render_pdf
     from portal.extensions import db
     from portal.models import Dossier
-    from seeds.demo import load_demo
-    from seeds.reference import load_reference
-    with app.app_context():
-        upgrade()
-        load_reference()
-        load_demo()
 
     def timed(fn):
         for _ in range(2):

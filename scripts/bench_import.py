@@ -89,29 +89,14 @@ def main(argv=None):
     parser.add_argument("--fast-hash", action="store_true")
     parser.add_argument("--lower-email-index", action="store_true")
     args = parser.parse_args(argv)
-    BENCH.mkdir(exist_ok=True)
-    db_path = BENCH / "import.db"
-    db_path.unlink(missing_ok=True)
-    instance = BENCH / "instance-import"
-    shutil.rmtree(instance, ignore_errors=True)
-    instance.mkdir()
-    os.environ["SILLON_INSTANCE_PATH"] = str(instance)
-    from portal import create_app
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-                      "MAIL_SERVER": None})
-    from flask_migrate import upgrade
+    from scripts.bench_support import demo_app
+    app = demo_app("import")
     from sqlalchemy import select, text
-
     from portal import imports
     from portal.extensions import db
     from portal.models import Etablissement, Formation, User
-    from seeds.demo import load_demo
-    from seeds.reference import load_reference
     from tests.support.web import csrf_from
     with app.app_context():
-        upgrade()
-        load_reference()
-        load_demo()
         formation = db.session.execute(select(Formation).order_by(Formation.id)).scalars().first()
         formation_id = formation.id
         siret = db.session.execute(select(Etablissement.siret)).scalars().first()
