@@ -57,6 +57,26 @@ class SecureForm(BaseForm):
             return unbound_field.bind(form=form, **options)
 
 
+MAX_ID = 2**63 - 1
+
+
+def row_or_404(model, pk):
+    """The one way a custom route gets its row: through portal.policy's filter for ``model``
+    (what the current person may act on). Another owner's row, a row that does not exist and
+    an id that is not one all answer 404, alike."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        abort(404)
+    if not 0 < pk <= MAX_ID:
+        abort(404)
+    row = policy.scoped(db.session.query(model), model, current_user).filter(
+        model.id == pk).one_or_none()
+    if row is None:
+        abort(404)
+    return row
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 

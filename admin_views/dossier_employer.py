@@ -12,9 +12,9 @@ from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from portal import policy
-from portal.employer_link import EmployerLinkError, attach_employer
+from portal.dossiers.employer_link import EmployerLinkError, attach_employer
 from portal.extensions import db
-from portal.locking import DossierLocked
+from portal.dossiers.locking import DossierLocked
 
 
 class EmployerFoundForm(FlaskForm):

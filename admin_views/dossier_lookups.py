@@ -58,7 +58,7 @@ def _text(value) -> str | None:
 
 def _etablissement_json(etab) -> dict:
     """What anyone may learn about an establishment from its SIRET: never billing data, contact
-    e-mail or phone (see portal.tabs.employeur.PUBLIC_ETABLISSEMENT)."""
+    e-mail or phone (see portal.dossiers.tabs.employeur.PUBLIC_ETABLISSEMENT)."""
     return {
         "source": "sillon",
         "siret": etab.siret,

@@ -8,10 +8,10 @@ from datetime import date
 from flask import abort, jsonify, request
 
 from flask_admin import expose
-from portal import tabs
+from portal.dossiers import tabs
 from portal.rules.formatting import day as fr_day
-from portal.tabs.base import to_decimal
-from portal.tabs.contract_tab import schedule_for
+from portal.dossiers.tabs.base import to_decimal
+from portal.dossiers.tabs.contract_tab import schedule_for
 
 
 def _date(value):

@@ -1,7 +1,7 @@
 """The dossier's tab pages: /admin/dossier/<id>/<tab>/ (GET shows, POST saves the whole page).
 
 Scope comes from DossierView.get_one (portal.policy); who may change a tab from
-portal.policy.tab_edit_refusal; what is valid from portal.tabs (which calls portal.rules).
+portal.policy.tab_edit_refusal; what is valid from portal.dossiers.tabs (which calls portal.rules).
 A page saves only when every field of it is valid: otherwise nothing is written and every
 anomaly is shown next to its field, with the input kept.
 """
@@ -15,12 +15,15 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import accounts, policy, tabs, workflow
+from portal import policy
+from portal.accounts import invitations as accounts
+from portal.dossiers import tabs
+from portal.dossiers import workflow
 from portal.extensions import db
-from portal.locking import DossierLocked
+from portal.dossiers.locking import DossierLocked
 from portal.models import DossierHistory
 from portal.rules import ERROR
-from portal.tabs.base import REQUIRED_MESSAGE, blank
+from portal.dossiers.tabs.base import REQUIRED_MESSAGE, blank
 
 STALE_MESSAGE = ("Ce dossier a été modifié par une autre personne pendant votre saisie : "
                  "vos changements n'ont pas été enregistrés. Ils sont encore affichés "

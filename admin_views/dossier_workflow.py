@@ -1,5 +1,5 @@
 """Workflow doors of the dossier screens: the buttons of Suivi – Info and La mission, and the
-list actions acting on many dossiers. Every decision is portal.workflow's; every dossier comes
+list actions acting on many dossiers. Every decision is portal.dossiers.workflow's; every dossier comes
 through the view's scoped get_one / scoped_ids."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 
-from portal import workflow
+from portal.dossiers import workflow
 from portal.extensions import db
 from portal.models import Dossier
 

@@ -8,13 +8,14 @@ from sqlalchemy import inspect as sa_inspect
 
 from forms.validators import EndAfter, Siret
 
-from portal import accounts, policy
-from portal.history import record_column_changes
+from portal import policy
+from portal.accounts import invitations as accounts
+from portal.dossiers.history import record_column_changes
 from portal.extensions import db
 from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR, FORMATION_GESTIONNAIRE,
                            FORMATION_RESPONSABLE, Dossier, Formation)
 from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
-from portal.workflow import STATE_CHOICES, state_label
+from portal.dossiers.workflow import STATE_CHOICES, state_label
 
 from .base import SecureModelView
 from .dossier_employer import DossierEmployerFoundMixin

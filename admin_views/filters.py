@@ -12,7 +12,7 @@ class ScopedFilterEqual(ScopedOptionsMixin, IntEqualFilter):
 
 
 class LateFilter(BaseSQLAFilter):
-    """Late dossiers of one kind (portal.deadlines.late_clause): OPCO deposit, or started
+    """Late dossiers of one kind (portal.dossiers.deadlines.late_clause): OPCO deposit, or started
     without validation. Also "due this week" for the OPCO deposit."""
 
     def __init__(self, column, name):
@@ -26,7 +26,7 @@ class LateFilter(BaseSQLAFilter):
     def apply(self, query, value, alias=None):
         from datetime import date, timedelta
 
-        from portal.deadlines import due_clause, late_clause
+        from portal.dossiers.deadlines import due_clause, late_clause
         today = date.today()
         if value == "opco_jour":
             return query.filter(due_clause(today, today))

@@ -4,7 +4,7 @@ Upload → preview of every row with its errors (the file is kept in an ImportBa
 the stored bytes are re-read and re-checked, the dossiers of the valid rows are created and
 their people invited, in one commit. The training is looked up through FormationView.get_one
 (scoped by portal.policy); only the CFA staff and the training's managers and gestionnaires
-import. Service code: portal.imports; row checks: portal.rules.imports.
+import. Service code: portal.dossiers.imports; row checks: portal.rules.imports.
 """
 from __future__ import annotations
 
@@ -13,20 +13,12 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import imports
+from portal import policy
+from portal.dossiers import imports
 from portal.extensions import db
-from portal.models import (CFA_ROLES, FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE,
-                           ImportBatch)
+from portal.models import ImportBatch
 from portal.rules.imports import COLUMNS, MAX_ROWS, ImportFileError
 
-
-
-def may_import(user, formation) -> bool:
-    """CFA staff, or a manager / gestionnaire of this very training."""
-    if user.has_role(*CFA_ROLES):
-        return True
-    return ((user.has_role(FORMATION_RESPONSABLE) and user in formation.responsables)
-            or (user.has_role(FORMATION_GESTIONNAIRE) and user in formation.gestionnaires))
 
 
 class FormationImportMixin:
@@ -35,7 +27,7 @@ class FormationImportMixin:
         formation = self.get_one(formation_id)
         if formation is None:
             abort(404)
-        if not may_import(current_user, formation):
+        if not policy.may_import(current_user, formation):
             abort(403)
         return formation
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import PasswordField, SelectMultipleField, validators
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal import accounts
+from portal.accounts import invitations as accounts
 from portal.extensions import db
 from portal.models import ROLE_LABELS, User, UserRole
 

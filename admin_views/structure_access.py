@@ -2,7 +2,7 @@
 "Demandes de structures" for CFA staff, and the public page /inscription/structure where a
 person without an account asks to join their structure.
 
-Every decision goes through portal.structure_access, which checks who may act; a row the
+Every decision goes through portal.accounts.structures, which checks who may act; a row the
 person may not manage answers 404 exactly like a row that does not exist.
 """
 from __future__ import annotations
@@ -21,13 +21,14 @@ from werkzeug.security import generate_password_hash
 from wtforms.validators import DataRequired, Email, Length
 
 from forms.validators import Siret
-from portal import structure_access as access
-from portal.accounts import find_user, invite, normalize_email
+from portal import policy
+from portal.accounts import structures as access
+from portal.accounts.invitations import find_user, invite, normalize_email
 from portal.auth import throttle
 from portal.extensions import db
 from portal.models import (CFA_ROLES, EMPLOYEUR, Structure, StructureMembership,
                            StructureRequest)
-from portal.notifications import queue
+from portal.mail.outbox import queue
 from portal.public import public
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class MyStructureView(BaseView):
 
     def _managed_membership(self, membership_id: int) -> StructureMembership:
         membership = db.session.get(StructureMembership, membership_id)
-        if membership is None or not access.may_manage(current_user, membership.structure):
+        if membership is None or not policy.may_manage_structure(current_user, membership.structure):
             abort(404)
         return membership
 
@@ -173,7 +174,7 @@ class MyStructureView(BaseView):
     @expose("/structure/<int:structure_id>/referent", methods=("POST",))
     def hand_over(self, structure_id):
         structure = db.session.get(Structure, structure_id)
-        if structure is None or not access.may_manage(current_user, structure):
+        if structure is None or not policy.may_manage_structure(current_user, structure):
             abort(404)
         try:
             member_id = int(request.form.get("membre", ""))

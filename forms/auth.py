@@ -10,7 +10,7 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, StringFi
 from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length,
                                 ValidationError)
 
-from portal import accounts
+from portal.accounts import invitations as accounts
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -27,7 +27,7 @@ def _email_field(label="Adresse e-mail"):
 
 
 class _NewPassword:
-    """A new password must pass portal.accounts.password_problem (length, not only digits…)."""
+    """A new password must pass portal.accounts.invitations.password_problem (length, not only digits…)."""
 
     def __call__(self, form, field):
         problem = accounts.password_problem(field.data, getattr(form, "user", None))

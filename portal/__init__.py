@@ -10,7 +10,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from .config import load_config
-from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import mail as flask_mail  # `portal.mail` is the e-mail package
 from .public import is_public
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
-    mail.init_app(app)
+    flask_mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     from .reference_provider import init_app as init_reference_provider
@@ -58,17 +59,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .cli import register_cli
     register_cli(app)
-    from .locking import init_app as init_locking
+    from portal.dossiers.locking import init_app as init_locking
     init_locking(app)  # the dossier lock holds in the model layer, whatever the door
-    from .notifications import init_app as init_notifications
+    from portal.mail.outbox import init_app as init_notifications
     init_notifications(app)  # outbox e-mails sent after each request's commit; flask mail …
-    from .reminders import init_app as init_reminders
+    from portal.mail.reminders import init_app as init_reminders
     init_reminders(app)  # flask reminders send (daily digest)
 
     _register_guards(app)
     _register_errors(app)
     app.jinja_env.globals["state_label"] = __import__(
-        "portal.workflow", fromlist=["state_label"]).state_label
+        "portal.dossiers.workflow", fromlist=["state_label"]).state_label
     logging.basicConfig(level=logging.INFO)
     return app
 

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from . import policy
-from .deadlines import due_clause, dossier_deadlines, late_clause
+from portal.dossiers.deadlines import due_clause, dossier_deadlines, late_clause
 from .extensions import db
 from .models import (CFA_ROLES, FORMATION_ROLES, Dossier, Formation, Structure,
                      StructureMembership, StructureRequest)
-from .workflow import MAIN_PATH, STATES
+from portal.dossiers.workflow import MAIN_PATH, STATES
 
 
 def _scoped(stmt, user):
@@ -27,7 +27,7 @@ def _count(user, *clauses) -> int:
 
 def own_dossiers(user, limit: int = 200) -> list[dict]:
     """Apprentice / employer: their dossiers with state, next action, who acts, deadlines."""
-    from .tabs.suivi import ACTOR_LABELS
+    from portal.dossiers.tabs.suivi import ACTOR_LABELS
     rows = db.session.scalars(_scoped(select(Dossier), user)
                               .order_by(Dossier.state, Dossier.apprenti_nom).limit(limit)).all()
     out = []

@@ -12,9 +12,10 @@ from .models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPLOYEUR,
                      FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE, FORMATION_ROLES, AideEmployeur,
                      Cfa, CodeReference, ConventionCollective, Dossier, Etablissement,
                      EtablissementFormation, Formation,
-                     GrilleRemuneration, Opco, Smic, Structure, StructureMembership, User,
-                     formation_gestionnaires, formation_responsables)
-from .workflow import STATES
+                     GrilleRemuneration, ImportBatch, Opco, Smic, Structure,
+                     StructureMembership, StructureRequest, User, formation_gestionnaires,
+                     formation_responsables)
+from portal.dossiers.workflow import STATES
 
 REFERENCE_MODELS = (CodeReference, Smic, GrilleRemuneration, Opco, ConventionCollective,
                     AideEmployeur)
@@ -124,6 +125,27 @@ def etablissement_formation_filter(user: User):
         select(Formation.etablissement_formation_id).where(Formation.id.in_(formations)))
 
 
+def membership_filter(user: User):
+    """Access requests and memberships a person decides on: those of the structures they are
+    référent of; CFA staff decide every one (structures without a référent among them)."""
+    if user.has_role(*CFA_ROLES):
+        return true()
+    return StructureMembership.structure_id.in_(referent_structure_ids(user))
+
+
+def structure_request_filter(user: User):
+    """Requests to create a structure: CFA staff handle them."""
+    return true() if user.has_role(*CFA_ROLES) else false()
+
+
+def import_batch_filter(user: User):
+    """An import belongs to its training: CFA staff, or its managers and gestionnaires."""
+    if user.has_role(*CFA_ROLES):
+        return true()
+    formations = managed_formation_ids(user)
+    return ImportBatch.formation_id.in_(formations) if formations is not None else false()
+
+
 def reference_filter(user: User):
     return true() if user.has_role(CFA_ADMIN) else false()
 
@@ -136,6 +158,9 @@ _FILTERS = {
     User: user_filter,
     Cfa: cfa_filter,
     EtablissementFormation: etablissement_formation_filter,
+    StructureMembership: membership_filter,
+    StructureRequest: structure_request_filter,
+    ImportBatch: import_batch_filter,
     **{model: reference_filter for model in REFERENCE_MODELS},
 }
 
@@ -344,6 +369,35 @@ def cfa_advisors():
     from .models import UserRole
     return User.query.join(UserRole).filter(UserRole.role == CFA_CONSEILLER,
                                             User.active.is_(True)).order_by(User.last_name)
+
+
+# --- trainings and structures: who acts for them ---------------------------------------------
+
+def manages_formation(user: User, formation) -> bool:
+    """A manager or a gestionnaire of this very training (the role *on this training*)."""
+    if user is None or formation is None or not getattr(user, "is_authenticated", False):
+        return False
+    return ((user.has_role(FORMATION_RESPONSABLE) and user in formation.responsables)
+            or (user.has_role(FORMATION_GESTIONNAIRE) and user in formation.gestionnaires))
+
+
+def may_import(user: User, formation) -> bool:
+    """Importing apprentices into a training: CFA staff, or its managers and gestionnaires."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.has_role(*CFA_ROLES) or manages_formation(user, formation)
+
+
+def may_create_dossier_in(user: User, formation) -> bool:
+    """Creating a dossier by hand in a training: CFA staff, or its managers and gestionnaires."""
+    return may_import(user, formation)
+
+
+def may_manage_structure(user: User, structure) -> bool:
+    """The structure's current référent, or active CFA staff, decides for the structure."""
+    if user is None or structure is None or not getattr(user, "active", False):
+        return False
+    return structure.referent_id == user.id or user.has_role(*CFA_ROLES)
 
 
 def employer_found_refusal(user: User, dossier: Dossier) -> str | None:

@@ -92,7 +92,7 @@ def main(argv=None):
     from scripts.bench_support import demo_app
     app = demo_app("import")
     from sqlalchemy import select, text
-    from portal import imports
+    from portal.dossiers import imports
     from portal.extensions import db
     from portal.models import Etablissement, Formation, User
     from tests.support.web import csrf_from

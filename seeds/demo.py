@@ -28,7 +28,7 @@ from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR,
                            Formation, MaitreApprentissage, Mission, RepresentantLegal, Structure,
                            StructureMembership, User, UserRole, formation_responsables)
 from portal.rules.identifiers import uai_letter
-from portal.workflow import MAIN_PATH, STATES
+from portal.dossiers.workflow import MAIN_PATH, STATES
 
 SEED = 2026
 CAMPAGNE = 2026

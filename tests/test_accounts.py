@@ -164,10 +164,10 @@ def test_invitation_from_a_new_dossier_then_first_login(app, login, smtp, clean_
 def test_temporary_password_expires_after_one_hour(app, smtp, clean_outbox):
     email = unique("expire")
     with app.test_request_context():
-        from portal import accounts
+        from portal.accounts import invitations as accounts
         accounts.invite(email, "alternant", reason="un test")
         db.session.commit()
-        from portal.notifications import send_pending
+        from portal.mail.outbox import send_pending
         send_pending()
     password = temporary_password(smtp, only_mail(smtp, email, "Bienvenue"))
     with later(61):
@@ -185,11 +185,11 @@ def test_inviting_an_existing_user_does_not_reset_their_password(app, login, smt
     """The employer contact already uses Sillon: they are told of the new dossier, their
     password is untouched."""
     with app.test_request_context():
-        from portal import accounts
+        from portal.accounts import invitations as accounts
         invitation = accounts.invite("rh@acme.sillon.demo", "employeur", reason="un test")
         assert not invitation.created
         db.session.commit()
-        from portal.notifications import send_pending
+        from portal.mail.outbox import send_pending
         send_pending()
     assert login("rh@acme.sillon.demo")  # the demo password still works
     assert [m["Subject"] for m in mails_to(smtp, "rh@acme.sillon.demo")] == ["[Sillon] Nouvel accès"]
@@ -207,7 +207,7 @@ def test_reset_link_single_use_and_same_answer_for_unknown_addresses(app, login,
                                                                     clean_outbox):
     email = unique("reset")
     with app.test_request_context():
-        from portal import accounts
+        from portal.accounts import invitations as accounts
         accounts.invite(email, "employeur")
         db.session.commit()
     known = _forgot(app.test_client(), email)
@@ -242,7 +242,7 @@ def test_reset_link_single_use_and_same_answer_for_unknown_addresses(app, login,
 def test_reset_link_expires_after_one_hour(app, smtp, clean_outbox):
     email = unique("reset.expire")
     with app.test_request_context():
-        from portal import accounts
+        from portal.accounts import invitations as accounts
         accounts.invite(email, "employeur")
         db.session.commit()
     _forgot(app.test_client(), email)
@@ -256,7 +256,7 @@ def test_reset_link_expires_after_one_hour(app, smtp, clean_outbox):
 def test_reset_requests_are_throttled_per_address_and_per_ip(app, smtp, clean_outbox):
     email = unique("throttle")
     with app.test_request_context():
-        from portal import accounts
+        from portal.accounts import invitations as accounts
         accounts.invite(email, "employeur")
         db.session.commit()
     limit = app.config["RESET_MAX_PER_ADDRESS"]
@@ -528,10 +528,10 @@ def test_others_cannot_use_the_employer_found_door(app, login):
 def _fresh_user(app, smtp, prefix="compte"):
     email = unique(prefix)
     with app.test_request_context():
-        from portal import accounts
+        from portal.accounts import invitations as accounts
         accounts.invite(email, "employeur")
         db.session.commit()
-        from portal.notifications import send_pending
+        from portal.mail.outbox import send_pending
         send_pending()
     client = app.test_client()
     password = first_login(client, email, temporary_password(

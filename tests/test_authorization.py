@@ -39,7 +39,7 @@ from portal.extensions import db
 from portal.models import (AideEmployeur, CodeReference, ConventionCollective, Dossier,
                            Etablissement, Formation, GrilleRemuneration, Opco, Smic, Structure,
                            User, formation_gestionnaires, formation_responsables)
-from portal.workflow import STATES
+from portal.dossiers.workflow import STATES
 from tests.support.web import DEMO_PASSWORD, csrf, csrf_from
 from tests.support.web import login as web_login
 

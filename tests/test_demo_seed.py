@@ -14,7 +14,7 @@ from portal.models import (Apprenti, Cfa, Dossier, DossierHistory, Etablissement
                            EtablissementFormation, Formation, Structure, StructureMembership,
                            User)
 from portal.rules.identifiers import UAI_LETTERS
-from portal.workflow import MAIN_PATH, STATES
+from portal.dossiers.workflow import MAIN_PATH, STATES
 from seeds.demo import PASSWORD, add_synthetic_dossiers, load_demo
 
 DEMO_ACCOUNTS = {

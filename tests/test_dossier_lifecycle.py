@@ -329,7 +329,7 @@ def test_transition_emails_reach_smtp_and_survive_an_outage(app, login, world, s
                                                             clean_outbox):
     """Right recipients, subject and link, sent right after the request; with the server down
     they stay in the outbox and leave once it is back, exactly once."""
-    from portal.notifications import send_pending
+    from portal.mail.outbox import send_pending
     pk, siret = world(MANUAL)
     alice, _ = _fill(login, pk, siret, "2027-08-31")
     _act(alice, pk, "demander_validation")

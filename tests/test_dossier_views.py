@@ -91,7 +91,7 @@ def test_apprentice_names_their_employer(app, login):
     try:
         with app.app_context():
             dossier = db.session.get(Dossier, did)
-            from portal.workflow import STATES
+            from portal.dossiers.workflow import STATES
             if STATES[state].locked_for_parties:
                 assert (dossier.employeur_siret, dossier.employeur_contact_email) == saved
             else:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import login_user
 
 from portal.extensions import db
-from portal.locking import DossierLocked
+from portal.dossiers.locking import DossierLocked
 from portal.models import (Apprenti, Dossier, DossierHistory, Etablissement, Formation, User)
 from tests.support.web import csrf
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from portal import notifications
+from portal.mail import outbox as notifications
 from portal.extensions import db
 from portal.models import OutboxEmail
 from portal.models.people import utcnow
@@ -99,7 +99,7 @@ def test_without_mail_server_emails_stay_in_the_outbox(app, clean_outbox, caplog
     assert not app.config.get("MAIL_SERVER")
     pk = _queue(app)
     with app.app_context():
-        caplog.set_level("INFO", logger="portal.notifications")
+        caplog.set_level("INFO", logger="portal.mail.outbox")
         assert notifications.send_pending([pk]) == (0, 0)
         assert db.session.get(OutboxEmail, pk).sent_at is None
     assert "Essai d'envoi" in caplog.text

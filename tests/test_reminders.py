@@ -4,7 +4,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from portal.deadlines import dossier_deadlines
+from portal.dossiers.deadlines import dossier_deadlines
 from portal.extensions import db
 from portal.models import Dossier
 
@@ -43,7 +43,7 @@ def test_daily_digest_reaches_whoever_must_act(app, smtp, clean_outbox):
 
 def test_closed_dossiers_are_never_reminded(app):
     with app.app_context():
-        from portal.reminders import build_digests
+        from portal.mail.reminders import build_digests
         digests = build_digests(date(2026, 11, 23))
         ids = {item["dossier"].id for items in digests.values() for item in items}
         closed = set(db.session.scalars(sa.select(Dossier.id).where(

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from stdnum import luhn
 
-from portal import structure_access as access
+from portal.accounts import structures as access
 from portal.extensions import db
 from portal.models import (EMPLOYEUR, Etablissement, Structure, StructureMembership,
                            StructureRequest, User, UserRole, utcnow)
-from portal.notifications import send_pending
+from portal.mail.outbox import send_pending
 from portal.rules.identifiers import is_valid_siret
 from tests.support.web import csrf_from
 from tests.support.web import login as web_login

@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import (Contrat, Dossier, DossierHistory, Etablissement, Formation,
                            MaitreApprentissage, Structure, User)
 from portal.rules.contract import MASTER2_FIELDS
-from portal.tabs.employeur import CREATED_ENTRY, SIRET_MESSAGE
+from portal.dossiers.tabs.employeur import CREATED_ENTRY, SIRET_MESSAGE
 from tests.support.web import csrf_from
 
 ACME = "rh@acme.sillon.demo"
@@ -515,7 +515,7 @@ def test_a_siret_named_elsewhere_shows_only_the_public_data_of_its_establishment
 def test_demo_dossiers_past_the_entry_have_a_valid_employer_tab(app):
     """The seeded dossiers whose employer part was filled satisfy this tab's checks (else the
     workflow would send them back to « Saisie en cours »)."""
-    from portal import tabs
+    from portal.dossiers import tabs
     with app.app_context():
         filled = db.session.execute(sa.select(Dossier).join(MaitreApprentissage)
                                     .where(Dossier.apprenti_email.like("%@etu.sillon.demo"))

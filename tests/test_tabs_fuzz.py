@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal import tabs
+from portal.dossiers import tabs
 from portal.extensions import db
 from portal.models import (Apprenti, Contrat, Dossier, Etablissement, Formation,
                            MaitreApprentissage, Mission, PeriodeRemuneration, RepresentantLegal,

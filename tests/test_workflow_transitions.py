@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Dossier, DossierHistory, Etablissement, Formation, OutboxEmail, User
-from portal.workflow import STATES, TRANSITIONS
+from portal.dossiers.workflow import STATES, TRANSITIONS
 from tests.support.web import csrf
 
 ALICE, ACME, RESP, GEST = ("alice@etu.sillon.demo", "rh@acme.sillon.demo",

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from forms.auth import LoginForm, RegistrationForm
 
-from .. import accounts
+from portal.accounts import invitations as accounts
 from ..extensions import db
 from ..models import User
 from . import throttle

@@ -8,10 +8,10 @@ from sqlalchemy.exc import IntegrityError
 
 from forms.auth import ChangeEmailForm, ChangePasswordForm
 
-from .. import accounts
+from portal.accounts import invitations as accounts
 from ..extensions import db
 from ..models import ROLE_LABELS
-from ..notifications import queue
+from portal.mail.outbox import queue
 from ..public import public
 from . import bp
 

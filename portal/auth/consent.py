@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from forms.auth import ConsentForm
 
-from .. import accounts
+from portal.accounts import invitations as accounts
 from ..extensions import db
 from . import _safe_next, bp
 

@@ -7,9 +7,9 @@ from flask_login import current_user, login_user
 
 from forms.auth import ForgotForm, NewPasswordForm
 
-from .. import accounts
+from portal.accounts import invitations as accounts
 from ..extensions import db
-from ..notifications import queue
+from portal.mail.outbox import queue
 from ..public import public
 from . import _safe_next, bp, throttle
 

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from forms.auth import LoginForm, RegistrationForm
 
-from .. import accounts
+from portal.accounts import invitations as accounts
 from ..extensions import db
 from ..models import Dossier, DossierHistory, Formation
 from ..public import public
-from ..workflow import INITIAL_STATE
+from portal.dossiers.workflow import INITIAL_STATE
 from . import bp, throttle
 
 WRONG_CODE = ("Ce code d'accès n'est pas valable. Vérifiez-le auprès du responsable de votre "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..workflow import STATES, state_label
+from portal.dossiers.workflow import STATES, state_label
 from .uploads import latest
 
 AFTER_FORMATION = ("valide_formation", "economie_validee", "documents_retournes",
@@ -64,7 +64,7 @@ def document_bytes(kind: str, dossier, user) -> tuple[bytes, str]:
     """(bytes, file name) of an available document. Generated documents of a locked dossier are
     stored at the first download and served from storage afterwards."""
     from ..extensions import db
-    from ..locking import transition_scope
+    from portal.dossiers.locking import transition_scope
     from .render import filename, render_pdf
     from .uploads import store
     if kind in TRAINING_FILES:

@@ -2,7 +2,7 @@
 formation and the quote. French with accents and € through an embedded DejaVu font shipped in
 portal/documents/fonts (xhtml2pdf may only read that folder: no other local or remote file).
 
-Every value comes from the dossier as the tabs see it (portal.tabs.dossier_data) and from
+Every value comes from the dossier as the tabs see it (portal.dossiers.tabs.dossier_data) and from
 portal.rules (remuneration schedule, employer participation); missing data prints "—".
 """
 from __future__ import annotations
@@ -45,8 +45,8 @@ def _code_labels() -> dict[tuple[str, str], str]:
 def context(dossier) -> dict:
     """Everything the templates print, computed once."""
     from ..rules.aids import employer_participation
-    from ..tabs import dossier_data
-    from ..tabs.contract_tab import merge_rows, schedule_for
+    from portal.dossiers.tabs import dossier_data
+    from portal.dossiers.tabs.contract_tab import merge_rows, schedule_for
     data = dossier_data(dossier)
     formation = dossier.formation
     cfa = formation.cfa if formation is not None else None

@@ -74,8 +74,9 @@ def latest(dossier, kind: str) -> Document | None:
 def upload_signed(dossier, kind: str, data: bytes, filename: str | None, user) -> Document:
     """The employer returns a signed CERFA or convention. When both are in, the dossier moves
     to documents_retournes (history + e-mail to the CFA), in the same transaction."""
-    from .. import mails, workflow
-    from ..locking import transition_scope
+    from portal.mail import messages as mails
+    from portal.dossiers import workflow
+    from portal.dossiers.locking import transition_scope
     from ..policy import roles_on_dossier
     if kind not in SIGNED_KINDS:
         raise UploadRefused("Type de document inconnu.")

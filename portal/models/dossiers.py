@@ -1,6 +1,5 @@
 """The apprenticeship / professionalisation dossier and its parts (SPEC §2)."""
 from ..extensions import db
-from ..workflow import INITIAL_STATE
 from .people import utcnow
 
 APPRENTISSAGE = "apprentissage"
@@ -9,6 +8,8 @@ DISPOSITIFS = {APPRENTISSAGE: "Apprentissage", PROFESSIONNALISATION: "Contrat de
 SAISIE_SIMPLE = "simple"
 SAISIE_COMPLETE = "complete"
 NIVEAUX_SAISIE = {SAISIE_SIMPLE: "Simple", SAISIE_COMPLETE: "Complète"}
+# The state a new dossier starts in; what each state means is portal.dossiers.workflow's table.
+INITIAL_STATE = "initialise"
 
 
 class Dossier(db.Model):

@@ -1,5 +1,5 @@
 """Checks of an import file of apprentices (one row = one future dossier). Pure functions: no
-database, no Flask. The service (portal.imports) reads the file into raw rows, gives them
+database, no Flask. The service (portal.dossiers.imports) reads the file into raw rows, gives them
 here with the e-mails already known in the training, and gets back one RowCheck per row.
 
 Columns: Nom, Prénom, E-mail (required), Date de naissance, SIRET de l'employeur, E-mail du

@@ -1,11 +1,11 @@
 """Who is told what when a dossier moves (SPEC §3): one small function per e-mail, each putting
-an e-mail in the outbox of the current transaction (portal.notifications.queue)."""
+an e-mail in the outbox of the current transaction (portal.mail.outbox.queue)."""
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request
 
-from .notifications import queue
-from .workflow import STATES, state_label
+from portal.mail.outbox import queue
+from portal.dossiers.workflow import STATES, state_label
 
 
 def _link(dossier, tab="suivi") -> str:
@@ -38,7 +38,7 @@ def _employer(dossier) -> list[str]:
 def _cfa(dossier) -> list[str]:
     if dossier.cfa_conseiller is not None:
         return [dossier.cfa_conseiller.email]
-    from .policy import cfa_advisors
+    from portal.policy import cfa_advisors
     return [u.email for u in cfa_advisors()]
 
 

@@ -17,12 +17,12 @@ from typing import Any, Iterator
 
 from sqlalchemy import func, select, update
 
-from .extensions import db
-from .models import Dossier, DossierHistory, Etablissement, ImportBatch
-from .models.people import utcnow
-from .rules.imports import (COLUMNS, EXAMPLE, KEYS, MAX_ROWS, ImportFileError, RowCheck,
-                            check_rows, is_blank, map_header)
-from .workflow import INITIAL_STATE
+from portal.extensions import db
+from portal.models import Dossier, DossierHistory, Etablissement, ImportBatch
+from portal.models.people import utcnow
+from portal.rules.imports import (COLUMNS, EXAMPLE, KEYS, MAX_ROWS, ImportFileError, RowCheck,
+                                  check_rows, is_blank, map_header)
+from portal.dossiers.workflow import INITIAL_STATE
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_COLUMNS = 50          # columns read in a workbook (unknown columns are ignored anyway)
@@ -235,8 +235,8 @@ def _invite_people(dossiers: list[Dossier], user) -> None:
     whose référent an earlier row may have just claimed. An employer contact named on several
     rows is invited once (one "Bienvenue" e-mail, one temporary password) and linked to the
     other dossiers directly."""
-    from .accounts import (PEOPLE_FIELDS, claim_referent_if_first, link_dossier_people,
-                           normalize_email)
+    from portal.accounts.invitations import (PEOPLE_FIELDS, claim_referent_if_first,
+                                             link_dossier_people, normalize_email)
     invited: dict[str, Any] = {}          # address → account invited by this batch
     contacts: dict[str, Any] = {}         # address → account invited as employer contact
     structures: set[int] = set()          # structures an earlier row gave a contact
@@ -278,7 +278,7 @@ def template_xlsx() -> bytes:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from .rules.imports import parse_date
+    from portal.rules.imports import parse_date
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Alternants"

@@ -8,8 +8,8 @@ from typing import Any
 from portal.rules import ERROR, Finding
 from portal.rules.identifiers import is_valid_ine, is_valid_postal_code, nir_findings
 
-from .base import Section, Tab, blank
-from .facts import needs_legal_representative
+from portal.dossiers.tabs.base import Section, Tab, blank
+from portal.dossiers.tabs.facts import needs_legal_representative
 
 # Flat name → Apprenti column.
 APPRENTI = {
@@ -151,5 +151,5 @@ class AlternantTab(Tab):
 
 
 def dossier_data_after(dossier, data):
-    from . import dossier_data
+    from portal.dossiers.tabs import dossier_data
     return dossier_data(dossier, data)

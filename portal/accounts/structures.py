@@ -4,7 +4,7 @@ then created by CFA staff.
 
 Pure database logic: no Flask request object. Every function takes the acting person first
 and raises StructureAccessRefused (a French message) when they may not act. Nothing here
-commits: the caller commits, and the e-mails queued here (portal.notifications.queue) exist if
+commits: the caller commits, and the e-mails queued here (portal.mail.outbox.queue) exist if
 and only if that transaction commits.
 """
 from __future__ import annotations
@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from .accounts import base_url, claim_referent_if_first, now
-from .extensions import db
-from .models import (CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPLOYEUR, Dossier, Etablissement,
-                     Structure, StructureMembership, StructureRequest, User, UserRole)
-from .notifications import queue
-from .rules.identifiers import (clean_digits, is_valid_postal_code, is_valid_siret,
-                                normalise_naf)
+from portal import policy
+from portal.accounts.invitations import base_url, claim_referent_if_first, now
+from portal.extensions import db
+from portal.models import (CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPLOYEUR, Dossier, Etablissement,
+                           Structure, StructureMembership, StructureRequest, User, UserRole)
+from portal.mail.outbox import queue
+from portal.rules.identifiers import (clean_digits, is_valid_postal_code, is_valid_siret,
+                                      normalise_naf)
 
 # Pages the e-mails point to (admin_views/structure_access.py).
 MY_STRUCTURE_PATH = "/admin/ma-structure/"
@@ -60,15 +61,8 @@ def _is_staff(user: User | None) -> bool:
     return user is not None and user.active and user.has_role(*CFA_ROLES)
 
 
-def may_manage(user: User | None, structure: Structure | None) -> bool:
-    """The structure's current référent, or CFA staff, decides for the structure."""
-    if user is None or structure is None or not user.active:
-        return False
-    return structure.referent_id == user.id or _is_staff(user)
-
-
 def _check_manager(user: User, structure: Structure) -> None:
-    if not may_manage(user, structure):
+    if not policy.may_manage_structure(user, structure):
         raise StructureAccessRefused(
             "Seul le référent de la structure peut traiter ses demandes de création de compte "
             "et attribuer les droits.")

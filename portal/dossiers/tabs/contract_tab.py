@@ -17,7 +17,7 @@ from portal.rules import ERROR, INFO, Finding
 from portal.rules.formatting import eur, percent
 from portal.rules.remuneration import minimum_schedule
 
-from .base import Section, Tab, as_date, to_decimal
+from portal.dossiers.tabs.base import Section, Tab, as_date, to_decimal
 
 CONTRAT = ("type_contrat", "mode_contractuel", "type_derogation", "numero_contrat_precedent",
            "date_conclusion", "date_debut_formation_pratique", "date_debut_formation_cfa",
@@ -118,7 +118,7 @@ class ContractTab(Tab):
         entered = [{"percent": row.form.percent.data,
                     "monthly_amount": row.form.monthly_amount.data}
                    for row in form.remuneration.entries]
-        from . import dossier_data
+        from portal.dossiers.tabs import dossier_data
         merged = dossier_data(dossier, data)
         data["remuneration"] = [
             {k: row[k] for k in ("percent", "monthly_amount", "start", "end")}
@@ -136,7 +136,7 @@ class ContractTab(Tab):
             if name in data:
                 value = data[name]
                 setattr(dossier.contrat, name, bool(value) if name == "travail_risque" else value)
-        from . import dossier_data
+        from portal.dossiers.tabs import dossier_data
         merged = dossier_data(dossier, data)
         rows = merge_rows(schedule_for(merged), data.get("remuneration") or [])
         # Rows are updated in place by rank (a delete-then-insert would collide on the

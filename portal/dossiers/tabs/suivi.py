@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Tab
+from portal.dossiers.tabs.base import Tab
 
 ACTOR_LABELS = {"alternant": "l'alternant·e", "employeur": "l'employeur",
                 "formation_responsable": "la formation", "cfa_conseiller": "le CFA",
@@ -18,17 +18,17 @@ class SuiviTab(Tab):
 
     def extra_context(self, dossier, data) -> dict[str, Any]:
         from portal.models import DossierHistory
-        from portal.workflow import STATES, state_label
+        from portal.dossiers.workflow import STATES, state_label
         state = STATES.get(dossier.state)
         actors = ", ".join(ACTOR_LABELS.get(a, a) for a in state.actors) if state else ""
         history = (DossierHistory.query.filter_by(dossier_id=dossier.id)
                    .order_by(DossierHistory.at.desc(), DossierHistory.id.desc()).limit(200).all())
         from flask_login import current_user
 
-        from portal.workflow import available_transitions, refusal
+        from portal.dossiers.workflow import available_transitions, refusal
         transitions = [(t, refusal(t, dossier, current_user))
                        for t in available_transitions(dossier, current_user)]
-        from portal.deadlines import dossier_deadlines
+        from portal.dossiers.deadlines import dossier_deadlines
         from portal.documents.availability import offers
         from portal.documents.uploads import SIGNED_KINDS, UPLOAD_STATES, latest
         from portal.models.documents import DOCUMENT_KINDS

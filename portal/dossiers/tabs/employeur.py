@@ -16,7 +16,7 @@ from portal.rules.contract import MASTER2_FIELDS, ContractFacts, check_masters
 from portal.rules.identifiers import (clean_digits, idcc_findings, is_valid_naf,
                                       is_valid_postal_code, is_valid_siret, normalise_naf)
 
-from .base import Section, Tab, as_date, blank
+from portal.dossiers.tabs.base import Section, Tab, as_date, blank
 
 APPRENTISSAGE, PROFESSIONNALISATION = "apprentissage", "professionnalisation"
 # States whose dossiers no longer count among a maître's apprentices (C12).
@@ -425,7 +425,7 @@ class EmployeurTab(Tab):
         """C12 of portal.rules (2nd maître all or nothing, the employer's attestation, and for
         an apprenticeship the maître's age and number of apprentices), as this page's own
         checks: they block its saving whatever the entry level."""
-        from . import FIELD_ALIASES
+        from portal.dossiers.tabs import FIELD_ALIASES
         attestation = data.get(ATTESTATION)
         facts = ContractFacts(
             master2={key: data.get(f"maitre_2_{key}") for key in MASTER2_FIELDS},

@@ -8,7 +8,7 @@ from typing import Any
 from portal.rules.contract import MASTER2_FIELDS, ContractFacts
 from portal.rules.remuneration import EnteredPeriod
 
-from .base import as_date, blank, to_decimal
+from portal.dossiers.tabs.base import as_date, blank, to_decimal
 
 # The collège is completed unless the last class followed was 3e or 4e (codes 41, 42).
 _COLLEGE_NOT_COMPLETED = {"41", "42"}

@@ -2,7 +2,7 @@
 between a dossier's e-mail addresses and the people's accounts (SPEC §4).
 
 Nothing here commits: every function works in the caller's transaction, and the e-mails it
-queues (portal.notifications.queue) exist if and only if that transaction commits.
+queues (portal.mail.outbox.queue) exist if and only if that transaction commits.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from datetime import timedelta
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 
-from .extensions import db
-from .models import (ALTERNANT, EMPLOYEUR, AuthToken, StructureMembership, User, UserRole)
-from .models import people
-from .notifications import queue
+from portal.extensions import db
+from portal.models import ALTERNANT, EMPLOYEUR, AuthToken, StructureMembership, User, UserRole
+from portal.models import people
+from portal.mail.outbox import queue
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=1)
 RESET_LIFETIME = timedelta(hours=1)

@@ -4,7 +4,7 @@ of its parts for a person the lock applies to is refused.
 
 - From `validation_demandee` the apprentice and the employer can no longer change the dossier.
 - From `valide_formation` nobody can, except the CFA on economic data until `economie_validee`.
-- Workflow transitions (portal.workflow.run_transition) change the state of locked dossiers:
+- Workflow transitions (portal.dossiers.workflow.run_transition) change the state of locked dossiers:
   they run inside `transition_scope()`, which the check lets through.
 - Outside a request (CLI, seeds) there is no acting person: nothing is checked.
 """
@@ -16,8 +16,8 @@ from flask import has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from .models import (Apprenti, Contrat, Dossier, MaitreApprentissage, Mission,
-                     PeriodeRemuneration, RepresentantLegal)
+from portal.models import (Apprenti, Contrat, Dossier, MaitreApprentissage, Mission,
+                           PeriodeRemuneration, RepresentantLegal)
 
 PARTS = (Apprenti, RepresentantLegal, MaitreApprentissage, Contrat, PeriodeRemuneration,
          Mission)
@@ -69,7 +69,7 @@ def _check(session: Session) -> None:
     user = _actor()
     if user is None:
         return
-    from .policy import CFA_ROLES, state_locked_for
+    from portal.policy import CFA_ROLES, state_locked_for
     touched: dict[int, tuple[Dossier, bool]] = {}
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Dossier):

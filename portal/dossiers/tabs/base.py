@@ -2,7 +2,7 @@
 
 Every tab works on one *flat* namespace of field names shared by all tabs (the same datum shown
 on two tabs has the same name, e.g. ``apprenti_date_naissance`` on Données de base and
-L'alternant). ``portal.tabs.dossier_data`` merges what every tab loads; the cross-tab contract
+L'alternant). ``portal.dossiers.tabs.dossier_data`` merges what every tab loads; the cross-tab contract
 checks (portal/rules) run on that merged dict, so the form, the Résumé, the import and the
 documents all see the same findings.
 """

@@ -17,9 +17,9 @@ from flask import current_app, g, has_request_context, render_template
 from flask_mail import Message
 from sqlalchemy import or_, select, true
 
-from .extensions import db, mail
-from .models import Document, OutboxEmail
-from .models.people import utcnow
+from portal.extensions import db, mail
+from portal.models import Document, OutboxEmail
+from portal.models.people import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Any
 from portal.rules import ERROR, Finding
 from portal.rules.contract import check_apprenticeship, check_professionalisation
 
-from .base import Section, Tab  # noqa: F401
-from .facts import contract_facts
+from portal.dossiers.tabs.base import Section, Tab  # noqa: F401
+from portal.dossiers.tabs.facts import contract_facts
 
 # Rules name a few fields differently from the forms, or name a block: where to show them.
 FIELD_ALIASES = {
@@ -32,14 +32,14 @@ class TabFinding:
 
 
 def _registry() -> list[Tab]:
-    from .alternant import AlternantTab
-    from .contract_tab import ContractTab
-    from .donnees import DonneesTab
-    from .employeur import EmployeurTab
-    from .mission import MissionTab
-    from .resume import ResumeTab
-    from .suivi import SuiviTab
-    from .vie_tab import StudentLifeTab
+    from portal.dossiers.tabs.alternant import AlternantTab
+    from portal.dossiers.tabs.contract_tab import ContractTab
+    from portal.dossiers.tabs.donnees import DonneesTab
+    from portal.dossiers.tabs.employeur import EmployeurTab
+    from portal.dossiers.tabs.mission import MissionTab
+    from portal.dossiers.tabs.resume import ResumeTab
+    from portal.dossiers.tabs.suivi import SuiviTab
+    from portal.dossiers.tabs.vie_tab import StudentLifeTab
     return [DonneesTab(), AlternantTab(), EmployeurTab(), ContractTab(), MissionTab(),
             StudentLifeTab(), ResumeTab(), SuiviTab()]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from portal.rules.aids import apprentice_aids
 
-from .base import Tab, as_date
+from portal.dossiers.tabs.base import Tab, as_date
 
 
 class StudentLifeTab(Tab):
@@ -16,7 +16,7 @@ class StudentLifeTab(Tab):
     template = "admin/dossier/tab_student_life.html"
 
     def extra_context(self, dossier, data) -> dict[str, Any]:
-        from .contract_tab import merge_rows, schedule_for
+        from portal.dossiers.tabs.contract_tab import merge_rows, schedule_for
         rows = merge_rows(schedule_for(data), data.get("remuneration") or [], floor=True)
         pay = rows[0]["monthly_amount"] if rows else None
         start = as_date(data.get("date_debut_contrat"))

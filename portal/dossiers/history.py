@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from sqlalchemy import inspect
 
-from .extensions import db
-from .models import DossierHistory
+from portal.extensions import db
+from portal.models import DossierHistory
 
 SKIPPED = frozenset({"updated_at", "version", "created_at", "created_by_id"})
 

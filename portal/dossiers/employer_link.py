@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import accounts
-from .extensions import db
-from .models import DossierHistory, Etablissement, Structure
-from .rules.identifiers import clean_digits, is_valid_siret
+from portal.accounts import invitations as accounts
+from portal.extensions import db
+from portal.models import DossierHistory, Etablissement, Structure
+from portal.rules.identifiers import clean_digits, is_valid_siret
 
 SIRET_INVALID = ("Ce numéro SIRET n'est pas valide : 14 chiffres dont le dernier est une clé de "
                  "contrôle (il figure sur la fiche de paie ou l'avis de situation Sirene).")
@@ -29,7 +29,7 @@ def find_or_create_etablissement(siret: str, *, by) -> tuple[Etablissement, bool
         select(Etablissement).where(Etablissement.siret == siret)).scalar_one_or_none()
     if etab is not None:
         return etab, False
-    from .services.company_directory import lookup_from_config
+    from portal.services.company_directory import lookup_from_config
     record = lookup_from_config(siret)
     name = getattr(record, "denomination", None) or f"Établissement {siret}"
     structure = db.session.execute(

@@ -15,6 +15,7 @@ class State:
     actors: tuple[str, ...]  # role codes expected to act next
     locked_for_parties: bool  # apprentice and employer can no longer change the dossier
     locked: bool  # nobody can change it (except the CFA on economic data, or an unlock)
+    final: bool = False  # the dossier's life is over (cancelled, broken off)
 
 
 _STATES = (
@@ -37,14 +38,16 @@ _STATES = (
     # Side exits.
     State("a_corriger", "Retour pour correction", "Corriger la saisie",
           ("alternant", "employeur"), False, False),
-    State("annule", "Annulé", "Aucune", (), True, True),
-    State("rompu", "Rupture", "Aucune", (), True, True),
+    State("annule", "Annulé", "Aucune", (), True, True, final=True),
+    State("rompu", "Rupture", "Aucune", (), True, True, final=True),
 )
 
 STATES: dict[str, State] = {s.code: s for s in _STATES}
 STATE_CHOICES = [(s.code, s.label) for s in _STATES]
 MAIN_PATH = [s.code for s in _STATES[:9]]
-INITIAL_STATE = "initialise"
+FINAL_STATES = tuple(s.code for s in _STATES if s.final)
+OPEN_STATES = tuple(s.code for s in _STATES if not s.final)
+from portal.models.dossiers import INITIAL_STATE  # noqa: E402  (the models own the constant)
 
 
 def state_label(code: str | None) -> str:
@@ -54,7 +57,7 @@ def state_label(code: str | None) -> str:
 
 def now():
     """Naive UTC timestamp, as stored in the database."""
-    from .models.people import utcnow
+    from portal.models.people import utcnow
     return utcnow()
 
 
@@ -65,7 +68,7 @@ _ENTRY_STATES = ("initialise", "en_saisie", "saisie_complete")
 def entry_state_for(dossier) -> str:
     """en_saisie or saisie_complete, from the dossier's completeness (SPEC §3): every tab
     complete and valid, and the mission validated when the training requires one."""
-    from .tabs import dossier_is_complete
+    from portal.dossiers.tabs import dossier_is_complete
     if not dossier_is_complete(dossier):
         return "en_saisie"
     formation = dossier.formation
@@ -79,8 +82,8 @@ def entry_state_for(dossier) -> str:
 def on_tab_saved(dossier, user) -> None:
     """After a tab is saved: initialise → en_saisie, and en_saisie ⇄ saisie_complete as the
     dossier becomes complete or not. Each change is a history entry."""
-    from .extensions import db
-    from .models import DossierHistory
+    from portal.extensions import db
+    from portal.models import DossierHistory
     if dossier.state not in _ENTRY_STATES:
         return
     db.session.flush()
@@ -124,7 +127,7 @@ class Transition:
 
 
 def _guard_complete(dossier) -> str | None:
-    from .tabs import dossier_findings
+    from portal.dossiers.tabs import dossier_findings
     errors = [tf for tf in dossier_findings(dossier) if tf.finding.level == "error"]
     if errors:
         return (f"La saisie n'est pas complète : {len(errors)} anomalie"
@@ -158,7 +161,7 @@ def _guard_started(dossier) -> str | None:
 
 
 def _guard_signed_documents(dossier) -> str | None:
-    from .models import Document
+    from portal.models import Document
     kinds = {kind for (kind,) in Document.query.with_entities(Document.kind)
              .filter(Document.dossier_id == dossier.id,
                      Document.kind.in_(("cerfa_signe", "convention_signee")))}
@@ -217,14 +220,14 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
 
 def available_transitions(dossier, user) -> list[Transition]:
     """The transitions this person may try on this dossier now (guards aside)."""
-    from .policy import roles_on_dossier
+    from portal.policy import roles_on_dossier
     roles = roles_on_dossier(user, dossier)
     return [t for t in TRANSITIONS.values() if dossier.state in t.sources and roles & t.roles]
 
 
 def refusal(transition: Transition, dossier, user) -> str | None:
     """Why this person cannot run this transition on this dossier now, in French."""
-    from .policy import roles_on_dossier
+    from portal.policy import roles_on_dossier
     if not roles_on_dossier(user, dossier) & transition.roles:
         return f"« {transition.label} » : vous n'avez pas le droit de faire cette action."
     if dossier.state not in transition.sources:
@@ -239,7 +242,7 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
                    rupture_date=None, commit: bool = True) -> str:
     """Run one transition: guard, state change, timestamps, history entry and outbox e-mails in
     one transaction. Returns the new state; raises TransitionRefused (nothing changed)."""
-    from .extensions import db
+    from portal.extensions import db
     transition = TRANSITIONS.get(code)
     if transition is None:
         raise TransitionRefused("Action inconnue.")
@@ -251,14 +254,14 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
         reason = "Indiquez la date de la rupture."
     if reason:
         raise TransitionRefused(reason)
-    from .locking import transition_scope
+    from portal.dossiers.locking import transition_scope
     with transition_scope(db.session):
         return _apply(transition, dossier, user, comment, rupture_date, commit)
 
 
 def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
-    from .extensions import db
-    from .models import DossierHistory
+    from portal.extensions import db
+    from portal.models import DossierHistory
     code = transition.code
     source = dossier.state
     target = transition.target
@@ -269,7 +272,7 @@ def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
         if hasattr(dossier, f"{transition.stamp}_par_id"):
             setattr(dossier, f"{transition.stamp}_par_id", user.id)
     if code == "demander_validation":
-        from .policy import roles_on_dossier
+        from portal.policy import roles_on_dossier
         roles = roles_on_dossier(user, dossier)
         if "alternant" in roles:
             dossier.alternant_validation_demandee_at = stamp
@@ -287,11 +290,11 @@ def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
     db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="transition",
                                   from_state=source, to_state=target, comment=comment,
                                   at=stamp))
-    from . import mails
+    from portal.mail import messages as mails
     attachments = []
     if code == "valider_documents":
         # The CFA's visa on the signed CERFA, stored and sent to the employer.
-        from .documents.stamp import stamp_cerfa
+        from portal.documents.stamp import stamp_cerfa
         visa = stamp_cerfa(dossier, user, stamp.date())
         if visa is not None:
             db.session.flush()
@@ -322,7 +325,7 @@ def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
 # --- the mission gate (SPEC §2–§3) -------------------------------------------------------------
 
 def mission_refusal(action: str, dossier, user) -> str | None:
-    from .policy import roles_on_dossier
+    from portal.policy import roles_on_dossier
     roles = roles_on_dossier(user, dossier)
     mission = dossier.mission
     formation = dossier.formation
@@ -347,22 +350,22 @@ def mission_refusal(action: str, dossier, user) -> str | None:
 def run_mission(action: str, dossier, user, *, comment: str | None = None,
                 commit: bool = True) -> str:
     """soumettre (e-mails the manager) / valider / renvoyer (with a comment)."""
-    from .extensions import db
+    from portal.extensions import db
     reason = mission_refusal(action, dossier, user)
     comment = (comment or "").strip() or None
     if reason is None and action == "renvoyer" and not comment:
         reason = "Indiquez ce qui doit être revu dans la mission."
     if reason:
         raise TransitionRefused(reason)
-    from .locking import transition_scope
+    from portal.dossiers.locking import transition_scope
     with transition_scope(db.session):
         return _apply_mission(action, dossier, user, comment, commit)
 
 
 def _apply_mission(action, dossier, user, comment, commit) -> str:
-    from . import mails
-    from .extensions import db
-    from .models import DossierHistory
+    from portal.mail import messages as mails
+    from portal.extensions import db
+    from portal.models import DossierHistory
     mission, stamp = dossier.mission, now()
     labels = {"soumettre": "Mission soumise au responsable", "valider": "Mission validée",
               "renvoyer": "Mission renvoyée pour être revue"}

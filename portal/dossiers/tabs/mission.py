@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Section, Tab
+from portal.dossiers.tabs.base import Section, Tab
 
 
 class MissionTab(Tab):
@@ -43,7 +43,7 @@ class MissionTab(Tab):
 
         from portal.models import Mission
         from portal.policy import roles_on_dossier
-        from portal.workflow import mission_refusal
+        from portal.dossiers.workflow import mission_refusal
         mission = dossier.mission
         status = mission.status if mission is not None else Mission.BROUILLON
         roles = roles_on_dossier(current_user, dossier)

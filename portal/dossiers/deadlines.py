@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .rules.contract import opco_deadline, trial_period_end
-from .rules.formatting import day as fr_day
+from portal.rules.contract import opco_deadline, trial_period_end
+from portal.rules.formatting import day as fr_day
 
 VALIDATED = ("valide_formation", "economie_validee", "documents_retournes", "documents_valides",
              "envoye_opco")
@@ -73,7 +73,7 @@ def late_clause(code: str, today: date | None = None):
     within 5 working days of the start) or "debut" (started, not validated)."""
     from sqlalchemy import and_, false
 
-    from .models import Dossier
+    from portal.models import Dossier
     today = today or date.today()
     if code == "opco":
         return and_(Dossier.state.notin_(CLOSED + ("envoye_opco",)),
@@ -89,7 +89,7 @@ def due_clause(first: date, last: date):
     with the start date, so the matching starts form one interval [lo, hi]."""
     from sqlalchemy import and_
 
-    from .models import Dossier
+    from portal.models import Dossier
     lo = first - timedelta(days=20)
     while opco_deadline(lo) < first:
         lo += timedelta(days=1)

@@ -7,7 +7,7 @@ from typing import Any
 from portal.rules import ERROR, Finding
 from portal.rules.identifiers import clean_digits, is_valid_siret
 
-from .base import Section, Tab
+from portal.dossiers.tabs.base import Section, Tab
 
 FIELDS = ("niveau_saisie", "dispositif", "apprenti_nom", "apprenti_prenom",
           "apprenti_date_naissance", "apprenti_email", "employeur_siret",

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from .deadlines import dossier_deadlines
-from .extensions import db
-from .models import Dossier, OutboxEmail
-from .notifications import queue
-from .workflow import STATES
+from portal.dossiers.deadlines import dossier_deadlines
+from portal.extensions import db
+from portal.models import Dossier, OutboxEmail
+from portal.mail.outbox import queue
+from portal.dossiers.workflow import STATES
 
 SOON = timedelta(days=7)
 
@@ -88,7 +88,7 @@ def init_app(app) -> None:
                   "aujourd'hui par défaut.")
     def send_command(day):
         """Queue and send the daily digest of each person who must act."""
-        from .notifications import send_pending
+        from portal.mail.outbox import send_pending
         when = date.fromisoformat(day) if day else date.today()
         queued = send_digests(when)
         sent, failed = send_pending()

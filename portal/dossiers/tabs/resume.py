@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .base import Tab
+from portal.dossiers.tabs.base import Tab
 
 
 def display(value: Any, field=None) -> str:
@@ -32,7 +32,7 @@ class ResumeTab(Tab):
     template = "admin/dossier/tab_resume.html"
 
     def extra_context(self, dossier, data) -> dict[str, Any]:
-        from . import dossier_findings, visible_tabs
+        from portal.dossiers.tabs import dossier_findings, visible_tabs
         findings = dossier_findings(dossier, data)
         groups, summary = [], []
         for tab in visible_tabs(dossier):

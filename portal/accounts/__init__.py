@@ -1,0 +1,1 @@
+"""Accounts: invitations and tokens, structures and their référent, access codes."""
