@@ -266,6 +266,8 @@ def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
     source = dossier.state
     target = transition.target
     dossier.state = target
+    from portal.dossiers import snapshot
+    snapshot.on_transition(dossier, source, target)
     stamp = now()
     if transition.stamp:
         setattr(dossier, f"{transition.stamp}_at", stamp)
@@ -309,6 +311,7 @@ def _apply(transition, dossier, user, comment, rupture_date, commit) -> str:
     if code == "demander_validation" and dossier.formation is not None and \
             dossier.formation.mode_validation == "automatique":
         dossier.state = "valide_formation"
+        snapshot.on_transition(dossier, target, "valide_formation")
         dossier.formation_validee_at = stamp
         db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="transition",
                                       from_state=target, to_state="valide_formation",
