@@ -175,6 +175,8 @@ class SecureModelView(ModelView):
             pk = int(id)
         except (TypeError, ValueError):
             return None
+        if not 0 < pk <= MAX_ID:
+            return None  # an id no row can have (and SQLite cannot even bind)
         return self.get_query().filter(self.model.id == pk).one_or_none()
 
     def _get_one_or_404(self):

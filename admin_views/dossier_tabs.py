@@ -7,46 +7,18 @@ anomaly is shown next to its field, with the input kept.
 """
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
-from portal.accounts import invitations as accounts
-from portal.dossiers import tabs
-from portal.dossiers import workflow
-from portal.extensions import db
-from portal.dossiers.locking import DossierLocked
-from portal.models import DossierHistory
-from portal.rules import ERROR
+from portal.dossiers import service, tabs, workflow
 from portal.dossiers.tabs.base import REQUIRED_MESSAGE, blank
+from portal.extensions import db
 
 STALE_MESSAGE = ("Ce dossier a été modifié par une autre personne pendant votre saisie : "
                  "vos changements n'ont pas été enregistrés. Ils sont encore affichés "
                  "ci-dessous ; rechargez l'onglet pour voir la version à jour.")
-
-
-def _comparable(value):
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    if isinstance(value, Decimal):
-        return value.normalize()
-    return value
-
-
-def _display(value) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
 
 
 class DossierTabsMixin:
@@ -94,7 +66,7 @@ class DossierTabsMixin:
             abort(405)
         return self._render_tab(tab, dossier, form, refusal, posted_findings), status
 
-    # --- saving --------------------------------------------------------------------------------
+    # --- saving: through the one write path -------------------------------------------------
     def _submitted(self, tab, form, dossier) -> dict:
         if hasattr(tab, "form_data"):
             return tab.form_data(form, dossier)
@@ -104,6 +76,11 @@ class DossierTabsMixin:
     def _save_tab(self, tab, dossier, form):
         """Validate the whole page; save it only when nothing blocks. Returns (saved, findings
         shown on the page)."""
+        # Fields this person sees but may not change are shown disabled (not posted): they
+        # keep their stored value, whatever a forged form says.
+        stored = tab.load(dossier)
+        for name in policy.readonly_fields(current_user, dossier, form._fields):
+            form._fields[name].process(None, stored.get(name))
         format_ok = form.validate()
         if "csrf_token" in form.errors:
             flash("Le formulaire a expiré : enregistrez à nouveau.", "error")
@@ -111,72 +88,39 @@ class DossierTabsMixin:
         # Fields the format check rejected have no usable value: keep them out of the rules.
         for name in form.errors:
             submitted.pop(name, None)
-        before = tabs.dossier_data(dossier)
-        merged = tabs.dossier_data(dossier, submitted)
-        findings = tabs.dossier_findings(dossier, merged)
-        # Blocking: this tab's own checks (required fields, formats, identifiers), and every
-        # cross-tab error on this tab that this submission brings (absent before it). An older
-        # anomaly caused by another tab stays shown but does not hold this page hostage.
-        own = {(f.field, f.message) for f in tab.check(merged, dossier)}
-        existing = {(tf.finding.field, tf.finding.message)
-                    for tf in tabs.dossier_findings(dossier, before)
-                    if tf.tab == tab.code and tf.finding.level == ERROR}
-        blocking = [tf.finding for tf in findings
-                    if tf.tab == tab.code and tf.finding.level == ERROR and (
-                        (tf.finding.field, tf.finding.message) in own
-                        or (tf.finding.field, tf.finding.message) not in existing
-                        # The legal minimum pay is never saved below, whoever caused it.
-                        or tf.finding.field.startswith("remuneration_"))]
-        for finding in blocking:
-            field = form._fields.get(finding.field)
-            if field is not None and finding.message not in field.errors:
-                field.errors = list(field.errors) + [finding.message]
-        version = request.form.get("_version", type=int)
-        stale = version is not None and version != dossier.version
-        if not format_ok or blocking or stale:
-            if stale:
-                flash(STALE_MESSAGE, "error")
-            elif not format_ok or blocking:
-                count = sum(len(errors) for errors in form.errors.values()) or len(blocking)
-                flash(f"L'onglet n'a pas été enregistré : {count} anomalie"
-                      f"{'s' if count > 1 else ''} à corriger.", "error")
+        findings = tabs.dossier_findings(dossier, tabs.dossier_data(dossier, submitted))
+        blocking = tabs.blocking_findings(tab, dossier, submitted)
+        if not format_ok:
+            self._attach(form, blocking, {})
+            count = sum(len(errors) for errors in form.errors.values()) or len(blocking)
+            flash(f"L'onglet n'a pas été enregistré : {count} anomalie"
+                  f"{'s' if count > 1 else ''} à corriger.", "error")
             db.session.rollback()
             return False, findings
         try:
-            self._record_changes(tab, dossier, before, submitted)
-            emails_before = {f: accounts.normalize_email(getattr(dossier, f))
-                             for f in accounts.PEOPLE_FIELDS}
-            tab.store(dossier, submitted, current_user)
-            # A new or changed address on the dossier invites that person (SPEC §4).
-            changed = [f for f, old in emails_before.items()
-                       if accounts.normalize_email(getattr(dossier, f)) != old]
-            if changed:
-                accounts.link_dossier_people(dossier, by=current_user, fields=changed)
-            dossier.updated_at = workflow.now()  # bump the version even if only parts changed
-            workflow.on_tab_saved(dossier, current_user)
-            db.session.commit()
-        except StaleDataError:
+            service.apply_changes(
+                dossier, submitted, by=current_user, source="tab", tab=tab,
+                version=request.form.get("_version", type=int),
+                findings=lambda d, changes: tabs.blocking_findings(tab, d, changes))
+        except service.Stale:
             db.session.rollback()
             flash(STALE_MESSAGE, "error")
             return False, findings
-        except DossierLocked as exc:
+        except service.WriteRefused as exc:
             db.session.rollback()
+            self._attach(form, exc.findings, exc.errors)
             flash(str(exc), "error")
             return False, findings
         return True, None
 
-    def _record_changes(self, tab, dossier, before, submitted):
-        form_class = tab.form_class(dossier)
-        for name, value in submitted.items():
-            old = before.get(name)
-            if name == "remuneration" or _comparable(value) == _comparable(old):
-                continue
-            unbound = getattr(form_class, name, None)
-            label = unbound.args[0] if unbound is not None and unbound.args else name
-            db.session.add(DossierHistory(
-                dossier=dossier, user_id=current_user.id, kind="field",
-                field=f"{tab.label} – {label}", old_value=_display(old),
-                new_value=_display(value)))
+    @staticmethod
+    def _attach(form, findings, errors) -> None:
+        """Each message next to its field."""
+        pairs = [(f.field, f.message) for f in findings] + list(errors.items())
+        for name, message in pairs:
+            field = form._fields.get(name)
+            if field is not None and message not in field.errors:
+                field.errors = list(field.errors) + [message]
 
     # --- rendering -----------------------------------------------------------------------------
     def _render_tab(self, tab, dossier, form, refusal, posted_findings):
@@ -210,7 +154,8 @@ class DossierTabsMixin:
             sections=tab.sections(dossier, data) if tab.editable else [],
             findings_by_field=by_field, unplaced=unplaced, required=required,
             all_findings=shown, state=workflow.STATES.get(dossier.state),
-            blank=blank,
+            blank=blank, readonly_fields=policy.readonly_fields(
+                current_user, dossier, form._fields if form is not None else ()),
         )
         context.update(tab.extra_context(dossier, data))
         return self.render(tab.template, **context)

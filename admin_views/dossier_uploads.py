@@ -13,7 +13,8 @@ from flask_admin import expose
 from flask_login import current_user
 
 from portal.documents.availability import KINDS, document_bytes, why_not
-from portal.documents.uploads import MAX_BYTES, SIGNED_KINDS, UploadRefused, upload_signed
+from portal.documents.uploads import MAX_BYTES, SIGNED_KINDS
+from portal.dossiers import service
 from portal.extensions import db
 from portal.models import Dossier
 from portal.models.documents import DOCUMENT_KINDS
@@ -33,9 +34,9 @@ class DossierUploadsMixin:
             return back
         data = upload.stream.read(MAX_BYTES + 1)
         try:
-            document = upload_signed(dossier, kind, data, upload.filename, current_user)
-            db.session.commit()
-        except UploadRefused as exc:
+            document = service.upload_signed(dossier, kind, data, upload.filename,
+                                             by=current_user)
+        except service.WriteRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return back

@@ -1,6 +1,7 @@
-"""Workflow doors of the dossier screens: the buttons of Suivi – Info and La mission, and the
-list actions acting on many dossiers. Every decision is portal.dossiers.workflow's; every dossier comes
-through the view's scoped get_one / scoped_ids."""
+"""Workflow doors of the dossier screens: the buttons of Suivi – Info and La mission, the list
+actions acting on many dossiers (the workflow table's `bulk` column) and the choice of the CFA
+contact. Every decision is portal/dossiers/service.py's (which asks portal.policy); every
+dossier comes through the view's scoped get_one / scoped_ids."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,9 +11,20 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 
-from portal.dossiers import workflow
+from portal import policy
+from portal.dossiers import service, workflow
 from portal.extensions import db
 from portal.models import Dossier
+
+MISSION_DONE = {"soumettre": "Mission soumise au responsable de la formation.",
+                "valider": "Mission validée.", "renvoyer": "Mission renvoyée pour être revue."}
+
+
+def _date(raw: str | None):
+    try:
+        return date.fromisoformat((raw or "").strip()[:10])
+    except ValueError:
+        return None
 
 
 class DossierWorkflowMixin:
@@ -22,17 +34,12 @@ class DossierWorkflowMixin:
         dossier = self.get_one(dossier_id)
         if dossier is None:
             abort(404)
-        rupture = None
-        if code == "rompre":
-            try:
-                rupture = date.fromisoformat(request.form.get("rupture_date", ""))
-            except ValueError:
-                rupture = None
+        rupture = _date(request.form.get("rupture_date")) if code == "rompre" else None
         try:
-            target = workflow.run_transition(code, dossier, current_user,
-                                             comment=request.form.get("comment"),
-                                             rupture_date=rupture)
-        except workflow.TransitionRefused as exc:
+            target = service.run_transition(code, dossier, current_user,
+                                            comment=request.form.get("comment"),
+                                            rupture_date=rupture)
+        except service.WriteRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
@@ -42,24 +49,45 @@ class DossierWorkflowMixin:
     @expose("/<int:dossier_id>/mission/<action_code>/", methods=("POST",))
     def mission_action_view(self, dossier_id, action_code):
         dossier = self.get_one(dossier_id)
-        if dossier is None or action_code not in ("soumettre", "valider", "renvoyer"):
+        if dossier is None or action_code not in MISSION_DONE:
             abort(404)
         try:
-            workflow.run_mission(action_code, dossier, current_user,
-                                 comment=request.form.get("comment"))
-        except workflow.TransitionRefused as exc:
+            service.run_mission(action_code, dossier, current_user,
+                                comment=request.form.get("comment"))
+        except service.WriteRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            flash({"soumettre": "Mission soumise au responsable de la formation.",
-                   "valider": "Mission validée.",
-                   "renvoyer": "Mission renvoyée pour être revue."}[action_code], "success")
+            flash(MISSION_DONE[action_code], "success")
         return redirect(self.get_url(".tab_view", dossier_id=dossier_id, tab_code="mission"))
+
+    @expose("/<int:dossier_id>/conseiller/", methods=("POST",))
+    def advisor_view(self, dossier_id):
+        """The CFA contact of a dossier ("contact au CFA"), chosen by CFA staff."""
+        dossier = self.get_one(dossier_id)
+        if dossier is None:
+            abort(404)
+        raw = request.form.get("cfa_conseiller_id", "")
+        advisors = {u.id: u for u in policy.cfa_advisors()}
+        choice = int(raw) if raw.isdigit() and int(raw) in advisors else None
+        if choice is None:
+            flash("Choisissez une personne de l'équipe du CFA.", "error")
+        else:
+            try:
+                service.apply_changes(dossier, {"cfa_conseiller_id": choice}, by=current_user,
+                                      source="conseiller",
+                                      version=request.form.get("_version", type=int))
+            except service.WriteRefused as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                flash(f"Contact au CFA : {advisors[choice].full_name}.", "success")
+        return redirect(self.get_url(".tab_view", dossier_id=dossier_id, tab_code="suivi"))
 
     def is_action_allowed(self, name):
         transition = workflow.TRANSITIONS.get(name)
         if transition is not None:
-            return current_user.has_role(*transition.roles)
+            return transition.bulk and current_user.has_role(*transition.roles)
         return super().is_action_allowed(name)
 
     # --- bulk: each dossier is tried on its own; the report says what was done and refused ---
@@ -69,9 +97,9 @@ class DossierWorkflowMixin:
         for pk in ids:  # already re-filtered through the scope by the base view
             dossier = db.session.get(Dossier, pk)
             try:
-                workflow.run_transition(code, dossier, current_user)
+                service.run_transition(code, dossier, current_user)
                 done.append(pk)
-            except workflow.TransitionRefused as exc:
+            except service.WriteRefused as exc:
                 db.session.rollback()
                 refused.append((pk, str(exc)))
         if done:
@@ -80,12 +108,19 @@ class DossierWorkflowMixin:
         for pk, reason in refused:
             flash(f"Dossier n° {pk} refusé : {reason}", "error")
 
-    @action("valider_formation", "Valider les dossiers (formation)",
-            "Valider les dossiers sélectionnés ?")
-    def action_validate_formation(self, ids):
-        self._bulk("valider_formation", ids)
+    def _refresh_actions_from_the_table(self):
+        """One list action per row of the workflow table's `bulk` column."""
+        for transition in workflow.bulk_transitions():
+            name = transition.code
+            if name in self._actions_data:
+                continue
+            handler = (lambda code: (lambda ids: self._bulk(code, ids)))(name)
+            text = f"{transition.label} (dossiers sélectionnés)"
+            self._actions.append((name, text))
+            self._actions_data[name] = (handler, text,
+                                        f"« {transition.label} » pour les dossiers "
+                                        "sélectionnés ?")
 
-    @action("valider_economie", "Valider les éléments économiques",
-            "Valider les éléments économiques des dossiers sélectionnés ?")
-    def action_validate_economy(self, ids):
-        self._bulk("valider_economie", ids)
+    def init_actions(self):
+        super().init_actions()
+        self._refresh_actions_from_the_table()

@@ -1,19 +1,16 @@
-"""The dossier list, details and edit screens (every role, each in its scope)."""
-from flask_admin.contrib.sqla.filters import (DateBetweenFilter, FilterEqual, FilterLike)
+"""The dossier list and details (every role, each in its scope); the pencil opens the tabs and
+"Créer" Sillon's creation form (both through portal/dossiers/service.py)."""
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, FilterLike
 from flask_login import current_user
 from markupsafe import Markup
-from wtforms import validators
 
-from sqlalchemy import inspect as sa_inspect
-
-from forms.validators import EndAfter, Siret
-
+from forms.dossier_create import DossierCreateForm
 from portal import policy
-from portal.accounts import invitations as accounts
-from portal.dossiers.history import record_column_changes
+from portal.dossiers import service
 from portal.extensions import db
-from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR, FORMATION_GESTIONNAIRE,
-                           FORMATION_RESPONSABLE, Dossier, Formation)
+from portal.models import Dossier, Formation
 from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
 from portal.dossiers.workflow import STATE_CHOICES, state_label
 
@@ -35,6 +32,22 @@ def _formation_options(user):
     return [(pk, Formation.label_for(intitule, year)) for pk, intitule, year in query]
 
 
+def creatable_formations(user) -> list[Formation]:
+    """The trainings this person may create a dossier in (portal.policy), newest first."""
+    query = policy.scoped(db.session.query(Formation), Formation, user).order_by(
+        Formation.annee_campagne.desc(), Formation.intitule)
+    return [f for f in query if policy.may_create_dossier_in(user, f)]
+
+
+CREATE_SECTIONS = [
+    ("La formation", ["formation", "niveau_saisie", "dispositif"]),
+    ("L'alternant·e", ["apprenti_nom", "apprenti_prenom", "apprenti_date_naissance",
+                       "apprenti_email"]),
+    ("L'employeur (facultatif)", ["employeur_siret", "employeur_contact_email"]),
+    ("Le contrat (facultatif)", ["date_debut_contrat", "date_fin_contrat"]),
+]
+
+
 def _state_badge(view, context, model, name):
     return Markup('<span class="badge badge-secondary sillon-state" data-state="{}">{}</span>'
                   ).format(model.state, state_label(model.state))
@@ -45,11 +58,6 @@ def _apprentice(view, context, model, name):
     return Markup('<a href="{}" class="sillon-open-dossier">{}</a>').format(
         view.get_url(".tab_view", dossier_id=model.id, tab_code="base"),
         model.apprenti_nom_complet)
-
-
-_BASE_FIELDS = ["niveau_saisie", "dispositif", "apprenti_nom", "apprenti_prenom",
-                "apprenti_date_naissance", "apprenti_email", "employeur_siret",
-                "employeur_contact_email", "date_debut_contrat", "date_fin_contrat"]
 
 
 class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUploadsMixin,
@@ -90,39 +98,6 @@ class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUpload
     can_export = True
     export_types = ["csv"]
 
-    form_columns = _BASE_FIELDS
-    form_columns_by_role = {
-        CFA_ADMIN: ["formation", *_BASE_FIELDS, "etablissement", "cfa_conseiller"],
-        CFA_CONSEILLER: ["formation", *_BASE_FIELDS, "etablissement", "cfa_conseiller"],
-        FORMATION_RESPONSABLE: ["formation", *_BASE_FIELDS],
-        FORMATION_GESTIONNAIRE: ["formation", *_BASE_FIELDS],
-        EMPLOYEUR: [*_BASE_FIELDS, "responsable_nom", "responsable_prenom",
-                    "responsable_fonction", "responsable_email"],
-        # "J'ai trouvé un employeur": the apprentice names the SIRET and the contact's e-mail.
-        ALTERNANT: ["employeur_siret", "employeur_contact_email"],
-    }
-    form_choices = {"dispositif": list(DISPOSITIFS.items()),
-                    "niveau_saisie": list(NIVEAUX_SAISIE.items())}
-    form_args = {
-        "formation": {"label": "Formation", "validators": [validators.InputRequired(
-            "Choisissez la formation.")]},
-        "apprenti_email": {"label": "E-mail de l'alternant·e", "validators": [
-            validators.InputRequired("L'e-mail de l'alternant·e est obligatoire."),
-            validators.Email("Cette adresse e-mail n'est pas valide.",
-                             check_deliverability=False)]},
-        "employeur_contact_email": {"label": "E-mail du contact employeur", "validators": [
-            validators.Optional(), validators.Email("Cette adresse e-mail n'est pas valide.",
-                                                    check_deliverability=False)]},
-        "responsable_email": {"validators": [
-            validators.Optional(), validators.Email("Cette adresse e-mail n'est pas valide.",
-                                                    check_deliverability=False)]},
-        "employeur_siret": {"label": "SIRET de l'établissement employeur",
-                            "validators": [validators.Optional(), Siret()]},
-        "date_fin_contrat": {"label": "Fin du contrat",
-                             "validators": [validators.Optional(),
-                                            EndAfter("date_debut_contrat")]},
-        "cfa_conseiller": {"query_factory": lambda: policy.cfa_advisors()},
-    }
     column_filters = [
         FilterEqual(Dossier.state, "État", options=STATE_CHOICES),
         ScopedFilterEqual(Dossier.formation_id, "Formation", options=_formation_options),
@@ -133,40 +108,46 @@ class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUpload
         FilterEqual(Formation.annee_campagne, "Promotion"),
     ]
 
-    @property
-    def edit_refused_message(self):
-        return "Vous ne pouvez pas modifier ce dossier."
+    # The pencil and "Créer" open Sillon's own screens for every role: the dossier's tabs, and
+    # a creation form that goes through the one write path (portal/dossiers/service.py).
+    # Flask-Admin's generic form never writes a dossier.
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        dossier = self.get_one(request.args.get("id"))
+        if dossier is None:
+            abort(404)
+        return redirect(self.get_url(".tab_view", dossier_id=dossier.id, tab_code="base"), 303)
 
-    def edit_refusal(self, model):
-        reason = policy.dossier_locked_for(current_user, model)
-        return reason or super().edit_refusal(model)
-
-    def on_model_change(self, form, model, is_created):
-        for attr in ("apprenti_email", "employeur_contact_email", "responsable_email"):
-            value = getattr(model, attr)
-            if value:
-                setattr(model, attr, value.strip().lower())
-        if is_created:
-            model.created_by_id = current_user.id
-            if model.cfa_conseiller_id is None and model.formation is not None:
-                model.cfa_conseiller_id = model.formation.conseiller_cfa_id
-            changed = list(accounts.PEOPLE_FIELDS)
-        else:
-            record_column_changes(model, model, current_user, self.column_labels,
-                                  prefix="Fiche dossier – ")
-            state = sa_inspect(model)
-            changed = []
-            for name in accounts.PEOPLE_FIELDS:
-                history = state.attrs[name].history
-                old = history.deleted[0] if history.deleted else None
-                if history.has_changes() and accounts.normalize_email(old) != \
-                        accounts.normalize_email(getattr(model, name)):
-                    changed.append(name)
-        # Putting a person's e-mail on the dossier invites them (SPEC §4). A new dossier needs
-        # its number first (it is in the e-mail); an edited one links before the scope check's
-        # flush, so that the save stays one version.
-        if is_created:
-            super().on_model_change(form, model, is_created)
-        accounts.link_dossier_people(model, by=current_user, fields=changed)
-        if not is_created:
-            super().on_model_change(form, model, is_created)
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        back = self.get_url(".index_view")
+        formations = creatable_formations(current_user)
+        if not formations:
+            flash("Vous ne pouvez pas créer de dossier.", "error")
+            return redirect(back)
+        form = DossierCreateForm(formations=formations)
+        status = 200
+        if form.validate_on_submit():
+            formation = next(f for f in formations if f.id == form.formation.data)
+            try:
+                dossier = service.create_dossier(
+                    formation, form.creation_fields(), by=current_user, source="create_form",
+                    comment="Dossier créé par la saisie de ses données de base.")
+                db.session.commit()
+            except service.WriteRefused as exc:
+                db.session.rollback()
+                for name, message in exc.errors.items():
+                    if name in form:
+                        form[name].errors = list(form[name].errors) + [message]
+                flash(str(exc), "error")
+                status = 422
+            else:
+                flash(f"Dossier n° {dossier.id} créé : {dossier.apprenti_email} a reçu ses "
+                      "identifiants par e-mail.", "success")
+                return redirect(self.get_url(".tab_view", dossier_id=dossier.id,
+                                             tab_code="base"))
+        elif request.method == "POST":
+            status = 422
+        return self.render("admin/dossier/create.html", form=form, back=back,
+                           sections=CREATE_SECTIONS, required={"formation", "apprenti_email"}
+                           ), status

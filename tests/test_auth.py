@@ -184,19 +184,18 @@ def test_bad_input_never_gives_500(login, url):
     assert response.status_code in (200, 302, 404)
 
 
-def test_malformed_edit_post_is_not_500_and_keeps_data(app, login):
+@pytest.mark.parametrize("formation", ["abc", "99999999999999999999", "-3", ""])
+def test_malformed_creation_post_is_not_500_and_saves_nothing(app, login, formation):
     client = login("admin@sillon.demo")
     with app.app_context():
         from portal.models import Dossier
-        dossier = db.session.execute(select(Dossier).where(Dossier.state == "en_saisie")
-                                     .limit(1)).scalar_one()
-        did, email = dossier.id, dossier.apprenti_email
-    response = client.post(f"/admin/dossier/edit/?id={did}", data={
+        before = db.session.query(Dossier).count()
+    response = client.post("/admin/dossier/new/", data={
         "csrf_token": csrf(client), "apprenti_email": "pas-une-adresse",
         "apprenti_date_naissance": "31/02/2001", "date_debut_contrat": "demain",
-        "employeur_siret": "12345678901234", "formation": "abc"})
+        "employeur_siret": "12345678901234", "formation": formation})
     body = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Cette adresse e-mail n" in body and "SIRET n" in body
     with app.app_context():
-        assert db.session.get(Dossier, did).apprenti_email == email
+        assert db.session.query(Dossier).count() == before

@@ -17,24 +17,59 @@ def _dossier_of(email):
     return db.session.execute(select(Dossier).where(Dossier.apprenti_email == email)).scalar_one()
 
 
-@pytest.mark.parametrize("email,present,absent", [
-    ("alice@etu.sillon.demo", ["employeur_siret", "employeur_contact_email"],
-     ["apprenti_nom", "formation", "cfa_conseiller", "responsable_nom"]),
-    ("rh@acme.sillon.demo", ["apprenti_nom", "employeur_siret", "responsable_nom"],
-     ["formation", "cfa_conseiller"]),
-    ("resp.info@sillon.demo", ["formation", "apprenti_nom", "apprenti_email"],
-     ["cfa_conseiller", "responsable_nom"]),
-    ("admin@sillon.demo", ["formation", "apprenti_nom", "cfa_conseiller", "etablissement"],
-     ["responsable_nom"]),
-])
-def test_edit_form_depends_on_role(app, login, email, present, absent):
+# The pencil of the list opens the dossier's tabs for every role; on Données de base, the
+# fields that decide who the dossier's people are stay with the training and the CFA.
+PENCIL_ROLES = [
+    # account                  editable on Données de base           shown disabled
+    ("alice@etu.sillon.demo",  [],                                   "all"),
+    ("rh@acme.sillon.demo",    ["apprenti_nom", "employeur_siret"],  ["apprenti_email",
+                                                                      "employeur_contact_email"]),
+    ("resp.info@sillon.demo",  ["apprenti_nom", "apprenti_email", "employeur_contact_email"],
+     []),
+    ("admin@sillon.demo",      ["apprenti_nom", "apprenti_email", "employeur_contact_email"],
+     []),
+]
+
+
+def _input(page: str, name: str) -> str:
+    import re
+    match = re.search(r'<(?:input|select)[^>]*name="%s"[^>]*>' % name, page)
+    assert match, name
+    return match.group(0)
+
+
+@pytest.mark.parametrize("email,editable,disabled", PENCIL_ROLES)
+def test_pencil_opens_the_tabs_for_every_role(app, login, email, editable, disabled):
     with app.app_context():
-        dossier_id = _dossier_of("alice@etu.sillon.demo").id
-    page = login(email).get(f"/admin/dossier/edit/?id={dossier_id}").get_data(as_text=True)
-    for name in present:
-        assert f'name="{name}"' in page, name
-    for name in absent:
-        assert f'name="{name}"' not in page, name
+        dossier = _dossier_of("alice@etu.sillon.demo")
+        dossier_id, version = dossier.id, dossier.version
+    client = login(email)
+    for method in (client.get, client.post):
+        response = method(f"/admin/dossier/edit/?id={dossier_id}",
+                          data={"csrf_token": csrf(client), "apprenti_nom": "Changé"})
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/admin/dossier/{dossier_id}/base/")
+    with app.app_context():
+        stored = db.session.get(Dossier, dossier_id)
+        assert (stored.version, stored.apprenti_nom) == (version, "Martin") or \
+            stored.version == version
+    page = client.get(f"/admin/dossier/{dossier_id}/base/").get_data(as_text=True)
+    if disabled == "all":
+        assert "Enregistrer l&#39;onglet" not in page
+        assert "disabled" in _input(page, "apprenti_nom")
+        return
+    for name in editable:
+        assert "disabled" not in _input(page, name), name
+    for name in disabled:
+        assert "disabled" in _input(page, name), name
+
+
+def test_pencil_of_another_owners_dossier_is_404(app, login):
+    with app.app_context():
+        other = _dossier_of("bruno@etu.sillon.demo").id
+    client = login("alice@etu.sillon.demo")
+    assert client.get(f"/admin/dossier/edit/?id={other}").status_code == 404
+    assert client.get("/admin/dossier/edit/?id=99999999999999999999").status_code == 404
 
 
 def test_manager_creates_a_dossier_with_only_the_email(app, login):
@@ -71,35 +106,34 @@ def test_creation_errors_are_french_and_nothing_is_saved(app, login):
         "date_fin_contrat": "2026-08-01", "niveau_saisie": "complete",
         "dispositif": "apprentissage"})
     body = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "L&#39;e-mail de l&#39;alternant·e est obligatoire." in body
     assert "Ce numéro SIRET n&#39;est pas valide" in body
-    assert "La date de fin doit être postérieure à la date de début." in body
+    assert "La fin du contrat doit être postérieure à son début." in body
     with app.app_context():
         assert db.session.query(Dossier).count() == before
 
 
-def test_apprentice_names_their_employer(app, login):
+def test_apprentice_cannot_replace_the_employer_contact_through_the_pencil(app, login):
+    """Finding of issue 11: the generic edit form let an apprentice replace the employer
+    contact with an outside address, which was then invited as the dossier's employer."""
+    from portal.models import OutboxEmail
     client = login("alice@etu.sillon.demo")
     with app.app_context():
         dossier = _dossier_of("alice@etu.sillon.demo")
-        did, saved = dossier.id, (dossier.employeur_siret, dossier.employeur_contact_email)
-        state = dossier.state
+        did = dossier.id
+        saved = (dossier.employeur_siret, dossier.employeur_contact_email,
+                 dossier.employer_contact_id, dossier.version)
+        mails = db.session.query(OutboxEmail).filter(
+            OutboxEmail.recipients.contains("pirate@exemple.fr")).count()
     response = client.post(f"/admin/dossier/edit/?id={did}", data={
         "csrf_token": csrf(client), "employeur_siret": "732 829 320 00074",
-        "employeur_contact_email": "drh@exemple.fr"})
-    try:
-        with app.app_context():
-            dossier = db.session.get(Dossier, did)
-            from portal.dossiers.workflow import STATES
-            if STATES[state].locked_for_parties:
-                assert (dossier.employeur_siret, dossier.employeur_contact_email) == saved
-            else:
-                assert response.status_code == 302
-                assert dossier.employeur_siret == "73282932000074"
-                assert dossier.employeur_contact_email == "drh@exemple.fr"
-    finally:
-        with app.app_context():
-            dossier = db.session.get(Dossier, did)
-            dossier.employeur_siret, dossier.employeur_contact_email = saved
-            db.session.commit()
+        "employeur_contact_email": "pirate@exemple.fr"})
+    assert response.status_code == 303
+    with app.app_context():
+        dossier = db.session.get(Dossier, did)
+        assert (dossier.employeur_siret, dossier.employeur_contact_email,
+                dossier.employer_contact_id, dossier.version) == saved
+        assert db.session.query(User).filter(User.email == "pirate@exemple.fr").count() == 0
+        assert db.session.query(OutboxEmail).filter(
+            OutboxEmail.recipients.contains("pirate@exemple.fr")).count() == mails

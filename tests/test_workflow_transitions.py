@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Dossier, DossierHistory, Etablissement, Formation, OutboxEmail, User
-from portal.dossiers.workflow import STATES, TRANSITIONS
+from portal.dossiers.workflow import STATES, TRANSITIONS, manual_transitions
 from tests.support.web import csrf
 
 ALICE, ACME, RESP, GEST = ("alice@etu.sillon.demo", "rh@acme.sillon.demo",
@@ -37,11 +37,27 @@ RIGHT_STATE = {
     "renvoyer_correction": "validation_demandee", "annuler": "en_saisie",
     "rompre": "envoye_opco", "deverrouiller": "economie_validee",
 }
+# The rows a person triggers (the automatic rows are run by the write path: test_write_path.py).
+MANUAL = {t.code: t for t in manual_transitions()}
 FORM = {"comment": "Un commentaire suffisamment clair.", "rupture_date": "2026-10-15"}
 
 
 def test_tables_agree():
-    assert set(ALLOWED) == set(TRANSITIONS) == set(RIGHT_STATE)
+    assert set(ALLOWED) == set(MANUAL) == set(RIGHT_STATE)
+
+
+@pytest.mark.parametrize("code", sorted(set(TRANSITIONS) - set(MANUAL)))
+def test_automatic_rows_cannot_be_asked_for(app, login, dossier, code):
+    """An automatic row of the table is not a door: posting its code changes nothing."""
+    _set_state(app, dossier, TRANSITIONS[code].sources[0])
+    for account in ON_DOSSIER:
+        client = login(account)
+        before = _snapshot(app, dossier)
+        response = _post(client, dossier, code)
+        assert response.status_code == 302, account
+        assert _snapshot(app, dossier) == before, (code, account)
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "Action inconnue." in page
 
 
 @pytest.fixture()
@@ -90,7 +106,7 @@ def _post(client, pk, code):
                        data=dict(FORM, csrf_token=csrf(client)))
 
 
-@pytest.mark.parametrize("code", sorted(TRANSITIONS))
+@pytest.mark.parametrize("code", sorted(MANUAL))
 def test_wrong_roles_are_refused_in_the_right_state(app, login, dossier, code):
     _set_state(app, dossier, RIGHT_STATE[code])
     for account in ON_DOSSIER:
@@ -109,9 +125,9 @@ def test_wrong_roles_are_refused_in_the_right_state(app, login, dossier, code):
         assert _snapshot(app, dossier) == before
 
 
-@pytest.mark.parametrize("code", sorted(TRANSITIONS))
+@pytest.mark.parametrize("code", sorted(MANUAL))
 def test_right_role_is_refused_from_every_wrong_state(app, login, dossier, code):
-    transition = TRANSITIONS[code]
+    transition = MANUAL[code]
     account = sorted(ALLOWED[code])[0]
     client = login(account)
     for state in STATES:
@@ -128,9 +144,9 @@ def test_right_role_is_refused_from_every_wrong_state(app, login, dossier, code)
 NEEDS_DATA = {"demander_validation", "valider_documents"}
 
 
-@pytest.mark.parametrize("code", [c for c in sorted(TRANSITIONS) if c not in NEEDS_DATA])
+@pytest.mark.parametrize("code", [c for c in sorted(MANUAL) if c not in NEEDS_DATA])
 def test_right_role_from_the_right_state_moves_the_dossier(app, login, dossier, code):
-    transition = TRANSITIONS[code]
+    transition = MANUAL[code]
     for account in sorted(ALLOWED[code]):
         _set_state(app, dossier, RIGHT_STATE[code])
         before = _snapshot(app, dossier)
@@ -150,7 +166,7 @@ def test_right_role_from_the_right_state_moves_the_dossier(app, login, dossier, 
                 assert entry.comment == FORM["comment"]
 
 
-@pytest.mark.parametrize("code", [c for c, t in sorted(TRANSITIONS.items()) if t.needs_comment])
+@pytest.mark.parametrize("code", [c for c, t in sorted(MANUAL.items()) if t.needs_comment])
 def test_comment_is_mandatory(app, login, dossier, code):
     _set_state(app, dossier, RIGHT_STATE[code])
     client = login(sorted(ALLOWED[code])[0])

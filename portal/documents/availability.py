@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from portal.dossiers.workflow import STATES, state_label
 from .uploads import latest
 
-AFTER_FORMATION = ("valide_formation", "economie_validee", "documents_retournes",
-                   "documents_valides", "envoye_opco")
-AFTER_ECONOMY = AFTER_FORMATION[1:]
 GENERATED = ("cerfa", "convention", "devis")
 TRAINING_FILES = ("calendrier", "programme")
 UPLOADED = ("cerfa_signe", "convention_signee", "cerfa_vise")
@@ -30,17 +27,18 @@ def why_not(kind: str, dossier) -> str | None:
     state = dossier.state
     if kind not in KINDS:
         return "Ce document n'existe pas."
+    available = STATES[state].documents if state in STATES else ()
     if kind == "cerfa":
         if dossier.niveau_saisie == "simple":
             return ("En saisie simple, Sillon ne produit pas de CERFA : l'employeur apporte son "
                     "propre CERFA signé.")
-        if state not in AFTER_FORMATION:
+        if kind not in available:
             return ("Le CERFA est disponible une fois le dossier validé par la formation (état "
                     f"actuel : « {state_label(state)} »).")
-    if kind == "devis" and state not in AFTER_FORMATION:
+    if kind == "devis" and kind not in available:
         return ("Le devis est disponible une fois le dossier validé par la formation (état "
                 f"actuel : « {state_label(state)} »).")
-    if kind == "convention" and state not in AFTER_ECONOMY:
+    if kind == "convention" and kind not in available:
         return ("La convention de formation est disponible une fois les éléments économiques "
                 f"validés par le CFA (état actuel : « {state_label(state)} »).")
     if kind in TRAINING_FILES:

@@ -8,9 +8,11 @@ from datetime import date, timedelta
 from portal.rules.contract import opco_deadline, trial_period_end
 from portal.rules.formatting import day as fr_day
 
-VALIDATED = ("valide_formation", "economie_validee", "documents_retournes", "documents_valides",
-             "envoye_opco")
-CLOSED = ("annule", "rompu")
+from portal.dossiers.workflow import FINAL_STATES as CLOSED
+from portal.dossiers.workflow import states_where
+
+VALIDATED = states_where(validated=True)
+OPCO_SENT = states_where(opco_sent=True)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ def dossier_deadlines(dossier, today: date | None = None) -> list[Deadline]:
     start = dossier.date_debut_contrat
     if start is None:
         return out
-    if dossier.state != "envoye_opco":
+    if dossier.state not in OPCO_SENT:
         due = opco_deadline(start)
         late = today > due
         out.append(Deadline(
@@ -76,7 +78,7 @@ def late_clause(code: str, today: date | None = None):
     from portal.models import Dossier
     today = today or date.today()
     if code == "opco":
-        return and_(Dossier.state.notin_(CLOSED + ("envoye_opco",)),
+        return and_(Dossier.state.notin_(CLOSED + OPCO_SENT),
                     Dossier.date_debut_contrat <= last_start_late_for_opco(today))
     if code == "debut":
         return and_(Dossier.state.notin_(CLOSED + VALIDATED),
@@ -96,5 +98,5 @@ def due_clause(first: date, last: date):
     hi = last
     while opco_deadline(hi) > last:
         hi -= timedelta(days=1)
-    return and_(Dossier.state.notin_(CLOSED + ("envoye_opco",)),
+    return and_(Dossier.state.notin_(CLOSED + OPCO_SENT),
                 Dossier.date_debut_contrat.between(lo, hi))

@@ -1,47 +1,70 @@
-"""Field-change history of a dossier (who, when, old → new), whatever screen changed it."""
+"""A dossier's history: one entry per value that really changed (who, when, old → new), whatever
+door changed it, printed with one formatter (dates dd/mm/yyyy, amounts with a decimal comma,
+yes/no)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-
-from sqlalchemy import inspect
+from typing import Any
 
 from portal.extensions import db
 from portal.models import DossierHistory
 
-SKIPPED = frozenset({"updated_at", "version", "created_at", "created_by_id"})
-
 
 def display(value) -> str | None:
+    """The one way the history (and the pages showing it) print a value."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         return "oui" if value else "non"
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
     if isinstance(value, Decimal):
         return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, str):
+        return value.strip() or None
     return str(value)
 
 
-def record_column_changes(dossier, obj, user, labels: dict[str, str], prefix: str = "") -> int:
-    """Add a history entry for each changed column of `obj` (the dossier or one of its parts),
-    read from SQLAlchemy's attribute history before the flush. Returns how many."""
-    state = inspect(obj)
-    count = 0
-    for attr in state.attrs:
-        if attr.key in SKIPPED or attr.key not in obj.__table__.columns:
+def _label(unbound, name: str) -> str:
+    args = getattr(unbound, "args", None)
+    if args:
+        return str(args[0])
+    kwargs = getattr(unbound, "kwargs", None) or {}
+    return str(kwargs.get("label") or name)
+
+
+def field_labels(dossier, preferred_tab=None) -> dict[str, str]:
+    """Flat field name → "Onglet – Libellé du champ", for every field an editable tab shows
+    (a field on two tabs takes the label of ``preferred_tab``, else of the first)."""
+    from portal.dossiers import tabs
+    order = [t for t in tabs.visible_tabs(dossier) if t.editable]
+    if preferred_tab is not None:
+        order.insert(0, preferred_tab)
+    labels: dict[str, str] = {}
+    for tab in order:
+        form_class = tab.form_class(dossier)
+        for name in tab.fields:
+            if name in labels:
+                continue
+            unbound = getattr(form_class, name, None) if form_class is not None else None
+            labels[name] = f"{tab.label} – {_label(unbound, name)}"
+    return labels
+
+
+def record_changes(dossier, before: dict[str, Any], after: dict[str, Any], *, by,
+                   labels: dict[str, str]) -> list[DossierHistory]:
+    """A "field" history entry for each labelled field whose printed value differs between
+    ``before`` and ``after`` (what was really stored, not what was posted)."""
+    entries = []
+    for name, label in labels.items():
+        old, new = display(before.get(name)), display(after.get(name))
+        if old == new:
             continue
-        history = attr.history
-        if not history.has_changes():
-            continue
-        old = history.deleted[0] if history.deleted else None
-        new = history.added[0] if history.added else None
-        if display(old) == display(new):
-            continue
-        label = labels.get(attr.key) or labels.get(attr.key.removesuffix("_id"), attr.key)
-        db.session.add(DossierHistory(dossier=dossier, user_id=getattr(user, "id", None),
-                                      kind="field", field=f"{prefix}{label}",
-                                      old_value=display(old), new_value=display(new)))
-        count += 1
-    return count
+        entry = DossierHistory(dossier=dossier, user_id=getattr(by, "id", None), kind="field",
+                               field=label, old_value=old, new_value=new)
+        db.session.add(entry)
+        entries.append(entry)
+    return entries

@@ -16,13 +16,12 @@ from flask import has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from portal.dossiers.workflow import STATES
 from portal.models import (Apprenti, Contrat, Dossier, MaitreApprentissage, Mission,
                            PeriodeRemuneration, RepresentantLegal)
 
 PARTS = (Apprenti, RepresentantLegal, MaitreApprentissage, Contrat, PeriodeRemuneration,
          Mission)
-# Dossier columns the CFA may still change in valide_formation (economic / administrative).
-ECONOMIC_FIELDS = frozenset({"cfa_conseiller_id"})
 # Columns every change touches.
 BOOKKEEPING = frozenset({"updated_at", "version"})
 _FLAG = "sillon_transition"
@@ -78,9 +77,11 @@ def _check(session: Session) -> None:
             columns = _changed_columns(obj) - BOOKKEEPING
             if not columns and obj not in session.deleted:
                 continue
-            economic_only = columns <= ECONOMIC_FIELDS and obj not in session.deleted
+            state = STATES.get(_committed_state(obj) or "")
+            allowed = state.cfa_fields if state is not None else frozenset()
+            cfa_only = bool(columns) and columns <= allowed and obj not in session.deleted
             previous = touched.get(id(obj))
-            touched[id(obj)] = (obj, economic_only and (previous[1] if previous else True))
+            touched[id(obj)] = (obj, cfa_only and (previous[1] if previous else True))
         elif isinstance(obj, PARTS):
             dossier = obj.dossier
             if dossier is None or dossier in session.new:
@@ -88,13 +89,12 @@ def _check(session: Session) -> None:
             if obj in session.dirty and not _changed_columns(obj):
                 continue
             touched[id(dossier)] = (dossier, False)
-    for dossier, economic_only in touched.values():
-        state = _committed_state(dossier)
-        reason = state_locked_for(user, state)
+    for dossier, cfa_only in touched.values():
+        reason = state_locked_for(user, _committed_state(dossier))
         if reason is None:
             continue
-        if economic_only and state == "valide_formation" and user.has_role(*CFA_ROLES):
-            continue
+        if cfa_only and user.has_role(*CFA_ROLES):
+            continue  # the columns the table leaves to CFA staff in this state
         raise DossierLocked(reason)
 
 

@@ -12,22 +12,30 @@ import) commits once.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
 from portal.accounts import invitations
+from portal.dossiers import history, tabs, transitions
+from portal.dossiers.errors import (ALREADY_DONE, STALE_MESSAGE, Stale,  # noqa: F401
+                                    TransitionRefused, WriteRefused)
+from portal.dossiers.locking import DossierLocked
+from portal.dossiers.workflow import now
 from portal.extensions import db
 from portal.models import Dossier, DossierHistory
 from portal.models.dossiers import INITIAL_STATE
 
-
-class WriteRefused(Exception):
-    """A change this person may not make (or that cannot be made now). ``str(exc)`` is French;
-    ``errors`` maps a field to its own French message when the refusal is about fields."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.errors = dict(errors or {})
+# Transitions asked by a person and the mission gate: the same write path (transitions.py).
+cfa_advisors = policy.cfa_advisors
+run_transition = transitions.run_transition
+run_mission = transitions.run_mission
+available_transitions = transitions.available_transitions
+transition_refusal = transitions.refusal
+mission_refusal = transitions.mission_refusal
 
 
 # --- creating a dossier -----------------------------------------------------------------------
@@ -78,3 +86,160 @@ def create_dossier(formation, fields: dict[str, Any], *, by, source: str,
             dossier.created_by = people[0].user
             history.user = people[0].user
     return dossier
+
+
+# --- changing a dossier -------------------------------------------------------------------------
+
+# What each door is, for the history and for the automatic transitions it may trigger.
+CHANGE_SOURCES = {"tab": "saisie", "employer_found": "saisie", "conseiller": None,
+                  "upload": "depot"}
+
+
+@dataclass
+class Outcome:
+    """What a change did: the history entries written, the people invited, the states."""
+
+    dossier: Any
+    entries: list = field(default_factory=list)
+    invitations: list = field(default_factory=list)
+    state_before: str | None = None
+    state_after: str | None = None
+    automatic: list = field(default_factory=list)
+
+
+def owning_tab(name: str, dossier):
+    """The editable tab that shows this field (the first one in the tabs' order)."""
+    for tab in tabs.visible_tabs(dossier):
+        if tab.editable and tab.owns(name):
+            return tab
+    return None
+
+
+def _comparable(value):
+    if isinstance(value, str):
+        return value.strip() or None
+    return history.display(value) if value is not None else None
+
+
+def changed_fields(dossier, changes: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    return [name for name, value in changes.items()
+            if not name.startswith("_") and name != "remuneration"
+            and _comparable(value) != _comparable(before.get(name))]
+
+
+def apply_changes(dossier, changes: dict[str, Any], *, by, source: str, tab=None,
+                  version: int | None = None, store: Callable | None = None,
+                  findings: Callable | None = None, commit: bool = True) -> Outcome:
+    """Write ``changes`` (flat field names of the tabs → values) on ``dossier`` for ``by``.
+
+    Asks portal.policy for every field that really changes (by the person's roles on this
+    dossier, its state and the door ``source``), checks the version the person saw
+    (``version``) and the tab's own checks (``findings(dossier, changes)`` → the blocking
+    anomalies, portal.rules.Finding), then stores through ``store(dossier, changes, by)`` — by
+    default the tab's store (``tab``, or each field's tab) —, records one history entry per
+    value that really changed (portal.dossiers.history's formatter), invites the people whose
+    e-mail changed, bumps the version and runs the automatic transitions of the workflow table.
+
+    Raises WriteRefused (``errors`` per field), Stale, or TransitionRefused; nothing written."""
+    if version is not None and version != dossier.version:
+        raise Stale(STALE_MESSAGE)
+    before = tabs.dossier_data(dossier)
+    changed = changed_fields(dossier, changes, before)
+    owners = {name: (tab if tab is not None else owning_tab(name, dossier)) for name in changed}
+    refusals = policy.change_refusals(by, dossier, {name: (t.code if t else None)
+                                                    for name, t in owners.items()},
+                                      source=source)
+    if tab is not None and not changed:
+        reason = policy.tab_edit_refusal(by, dossier, tab.code)
+        if reason:
+            refusals[""] = reason
+    if refusals:
+        message = refusals.get("") or next(iter(refusals.values()))
+        raise WriteRefused(message, {k: v for k, v in refusals.items() if k})
+    if findings is not None:
+        blocking = findings(dossier, changes)
+        if blocking:
+            count = len(blocking)
+            raise WriteRefused(f"L'onglet n'a pas été enregistré : {count} anomalie"
+                               f"{'s' if count > 1 else ''} à corriger.",
+                               {f.field: f.message for f in reversed(blocking)}, blocking)
+    outcome = Outcome(dossier, state_before=dossier.state)
+    try:
+        _write(dossier, changes, before, owners, by=by, source=source, tab=tab, store=store,
+               outcome=outcome)
+        if commit:
+            db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Stale(STALE_MESSAGE) from None
+    except DossierLocked as exc:
+        db.session.rollback()
+        raise WriteRefused(str(exc)) from None
+    except IntegrityError:
+        db.session.rollback()
+        raise Stale(ALREADY_DONE) from None
+    outcome.state_after = dossier.state
+    return outcome
+
+
+def _write(dossier, changes, before, owners, *, by, source, tab, store, outcome) -> None:
+    emails_before = {f: invitations.normalize_email(getattr(dossier, f))
+                     for f in invitations.PEOPLE_FIELDS}
+    if store is not None:
+        store(dossier, changes, by)
+    elif tab is not None:
+        tab.store(dossier, changes, by)
+    else:
+        for owner in {t for t in owners.values() if t is not None}:
+            owner.store(dossier, {k: v for k, v in changes.items() if owners.get(k) is owner},
+                        by)
+        for name, owner in owners.items():
+            if owner is None:
+                setattr(dossier, name, changes[name])
+    with db.session.no_autoflush:
+        after = tabs.dossier_data(dossier)
+    outcome.entries = history.record_changes(dossier, before, after, by=by,
+                                             labels=history.field_labels(dossier, tab))
+    changed_people = [f for f, old in emails_before.items()
+                      if invitations.normalize_email(getattr(dossier, f)) != old]
+    if changed_people:
+        outcome.invitations = invitations.link_dossier_people(dossier, by=by,
+                                                              fields=changed_people)
+    dossier.updated_at = now()  # a new version, even when only a part of the dossier changed
+    event = CHANGE_SOURCES.get(source)
+    if event:
+        outcome.automatic = transitions.run_automatic(dossier, by, event)
+
+
+# --- returning the signed documents -----------------------------------------------------------
+
+def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
+    """The employer returns a signed CERFA or convention (a PDF checked by content). When both
+    are in, the workflow table's automatic row moves the dossier on, in the same transaction.
+    Returns the stored Document; raises WriteRefused (nothing stored)."""
+    from portal.documents import uploads
+    from portal.models.documents import DOCUMENT_KINDS
+    if kind not in uploads.SIGNED_KINDS:
+        raise WriteRefused("Type de document inconnu.")
+    if not policy.can_see(by, dossier):
+        raise WriteRefused(policy.NOT_YOURS)
+    reason = policy.upload_refusal(by, dossier)
+    if reason:
+        raise WriteRefused(reason)
+    try:
+        uploads.check_pdf(data)
+    except uploads.UploadRefused as exc:
+        raise WriteRefused(str(exc), {"fichier": str(exc)}) from None
+    document = uploads.store(data, kind=kind, user=by, dossier=dossier,
+                             filename=uploads.safe_name(filename, kind, dossier.id))
+    db.session.add(DossierHistory(dossier=dossier, user_id=by.id, kind="document",
+                                  comment=f"{DOCUMENT_KINDS[kind]} déposé ({document.filename}, "
+                                          f"version {document.version})"))
+    dossier.updated_at = now()
+    transitions.run_automatic(dossier, by, CHANGE_SOURCES["upload"])
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Stale(ALREADY_DONE) from None
+    return document

@@ -112,6 +112,24 @@ def dossier_findings(dossier, data: dict[str, Any] | None = None) -> list[TabFin
     return out
 
 
+def blocking_findings(tab: Tab, dossier, submitted: dict[str, Any]) -> list[Finding]:
+    """What stops this tab's page from being saved: its own checks (required fields, formats,
+    identifiers), and every cross-tab error shown on this tab that this submission brings
+    (absent before it). An older anomaly caused by another tab stays shown but does not hold
+    this page hostage; the legal minimum pay is never saved below, whoever caused it."""
+    before = dossier_data(dossier)
+    merged = dossier_data(dossier, submitted)
+    own = {(f.field, f.message) for f in tab.check(merged, dossier)}
+    existing = {(tf.finding.field, tf.finding.message)
+                for tf in dossier_findings(dossier, before)
+                if tf.tab == tab.code and tf.finding.level == ERROR}
+    return [tf.finding for tf in dossier_findings(dossier, merged)
+            if tf.tab == tab.code and tf.finding.level == ERROR and (
+                (tf.finding.field, tf.finding.message) in own
+                or (tf.finding.field, tf.finding.message) not in existing
+                or tf.finding.field.startswith("remuneration_"))]
+
+
 def tab_status(dossier, findings: list[TabFinding] | None = None) -> dict[str, bool]:
     """Tab code → complete and valid (no error left), for the check marks."""
     findings = dossier_findings(dossier) if findings is None else findings

@@ -6,6 +6,11 @@ from typing import Any
 from portal.dossiers.tabs.base import Section, Tab
 
 
+MISSION_ACTIONS = (("soumettre", "Soumettre la mission au responsable", False),
+                   ("valider", "Valider la mission", False),
+                   ("renvoyer", "Renvoyer la mission", True))
+
+
 class MissionTab(Tab):
     code = "mission"
     label = "La mission"
@@ -41,18 +46,14 @@ class MissionTab(Tab):
     def extra_context(self, dossier, data) -> dict[str, Any]:
         from flask_login import current_user
 
+        from portal import policy
+        from portal.dossiers.transitions import mission_refusal
         from portal.models import Mission
-        from portal.policy import roles_on_dossier
-        from portal.dossiers.workflow import mission_refusal
         mission = dossier.mission
         status = mission.status if mission is not None else Mission.BROUILLON
-        roles = roles_on_dossier(current_user, dossier)
-        actions = []
-        if roles & {"employeur", "alternant"}:
-            actions.append(("soumettre", "Soumettre la mission au responsable", False))
-        if roles & {"formation_responsable", "cfa_admin"}:
-            actions += [("valider", "Valider la mission", False),
-                        ("renvoyer", "Renvoyer la mission", True)]
+        roles = policy.roles_on_dossier(current_user, dossier)
+        actions = [(code, label, needs) for code, label, needs in MISSION_ACTIONS
+                   if roles & policy.MISSION_ACTION_ROLES[code]]
         return {"mission_status": status, "mission_label": Mission.STATUS_LABELS[status],
                 "mission_comment": mission.commentaire if mission is not None else None,
                 "mission_actions": [(code, label, mission_refusal(code, dossier, current_user),

@@ -25,18 +25,21 @@ class SuiviTab(Tab):
                    .order_by(DossierHistory.at.desc(), DossierHistory.id.desc()).limit(200).all())
         from flask_login import current_user
 
-        from portal.dossiers.workflow import available_transitions, refusal
+        from portal import policy
+        from portal.documents.availability import offers
+        from portal.documents.uploads import SIGNED_KINDS, latest
+        from portal.dossiers.deadlines import dossier_deadlines
+        from portal.dossiers.transitions import available_transitions, refusal
+        from portal.models.documents import DOCUMENT_KINDS
         transitions = [(t, refusal(t, dossier, current_user))
                        for t in available_transitions(dossier, current_user)]
-        from portal.dossiers.deadlines import dossier_deadlines
-        from portal.documents.availability import offers
-        from portal.documents.uploads import SIGNED_KINDS, UPLOAD_STATES, latest
-        from portal.models.documents import DOCUMENT_KINDS
-        from portal.policy import roles_on_dossier
         signed = [(kind, DOCUMENT_KINDS[kind], latest(dossier, kind)) for kind in SIGNED_KINDS]
-        can_upload = (dossier.state in UPLOAD_STATES
-                      and "employeur" in roles_on_dossier(current_user, dossier))
+        can_upload = policy.upload_refusal(current_user, dossier) is None
+        advisors = []
+        if not policy.change_refusals(current_user, dossier, {"cfa_conseiller_id": None},
+                                      source="conseiller"):
+            advisors = list(policy.cfa_advisors())
         return {"actors": actors, "history": history, "state_label": state_label,
                 "transitions": transitions, "deadlines": dossier_deadlines(dossier),
-                "signed": signed, "can_upload": can_upload,
+                "signed": signed, "can_upload": can_upload, "advisors": advisors,
                 "offers": offers(dossier)}

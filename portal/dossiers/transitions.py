@@ -1,0 +1,209 @@
+"""Running the workflow table (portal/dossiers/workflow.py): a transition asked by a person, the
+mission gate, and the automatic rows the write path tries after each change.
+
+A transition is one transaction: guard, state change, stamps, history entry and outbox
+e-mails, committed together or not at all. Who may trigger it is portal.policy's answer; what
+the states mean is the table's. Called through portal/dossiers/service.py.
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import policy
+from portal.dossiers import guards, snapshot
+from portal.dossiers.errors import ALREADY_DONE, TransitionRefused
+from portal.dossiers.locking import transition_scope
+from portal.dossiers.workflow import (TRANSITIONS, Transition, automatic_after, now,
+                                      state_label, transitions_from)
+from portal.extensions import db
+from portal.mail import messages
+from portal.models import DossierHistory
+
+MAX_AUTOMATIC_STEPS = 5
+
+
+def available_transitions(dossier, user) -> list[Transition]:
+    """The transitions this person may try on this dossier now (guards aside)."""
+    return [t for t in transitions_from(dossier.state)
+            if policy.transition_refusal(user, dossier, t) is None]
+
+
+def refusal(transition: Transition, dossier, user, **inputs) -> str | None:
+    """Why this person cannot run this transition on this dossier now, in French."""
+    reason = policy.transition_refusal(user, dossier, transition)
+    if reason:
+        return reason
+    if dossier.state not in transition.sources:
+        return (f"« {transition.label} » est impossible dans l'état "
+                f"« {state_label(dossier.state)} ».")
+    if transition.guard:
+        return guards.GUARDS[transition.guard](dossier, **inputs)
+    return None
+
+
+def run_transition(code: str, dossier, user, *, comment: str | None = None,
+                   rupture_date=None, commit: bool = True) -> str:
+    """Run one transition asked by ``user``. Returns the new state (after the automatic rows
+    that follow it); raises TransitionRefused, with nothing changed."""
+    transition = TRANSITIONS.get(code)
+    if transition is None or transition.automatic:
+        raise TransitionRefused("Action inconnue.")
+    comment = (comment or "").strip() or None
+    reason = refusal(transition, dossier, user, rupture_date=rupture_date)
+    if reason is None and transition.needs_comment and not comment:
+        reason = f"« {transition.label} » : {transition.comment_label.lower()} est obligatoire."
+    if reason:
+        raise TransitionRefused(reason)
+    with transition_scope(db.session):
+        _apply(transition, dossier, user, comment, rupture_date=rupture_date)
+        run_automatic(dossier, user, transition.code)
+    if commit:
+        commit_or_refuse()
+    return dossier.state
+
+
+def commit_or_refuse() -> None:
+    """Commit; a concurrent change of the same dossier (its version moved) refuses in French."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise TransitionRefused(ALREADY_DONE) from None
+
+
+def run_automatic(dossier, user, event: str) -> list[str]:
+    """The automatic rows of the table that apply after ``event``, in order, each with its
+    history entry and e-mails. Returns the codes applied. Runs inside the caller's
+    transaction (and lock scope)."""
+    applied = []
+    for _ in range(MAX_AUTOMATIC_STEPS):
+        db.session.flush()  # guards read stored data (e.g. the documents returned)
+        candidates = [t for t in automatic_after(event, dossier.state)
+                      if not t.guard or guards.GUARDS[t.guard](dossier) is None]
+        if not candidates:
+            break
+        transition = candidates[0]
+        with transition_scope(db.session):
+            _apply(transition, dossier, user, transition.note)
+        applied.append(transition.code)
+    return applied
+
+
+# --- what each transition writes -------------------------------------------------------------
+
+def _request(dossier, user, stamp, comment, inputs):
+    roles = policy.roles_on_dossier(user, dossier)
+    if "alternant" in roles:
+        dossier.alternant_validation_demandee_at = stamp
+    if "employeur" in roles:
+        dossier.employeur_validation_demandee_at = stamp
+
+
+def _correction(dossier, user, stamp, comment, inputs):
+    dossier.correction_commentaire = comment
+
+
+def _cancel(dossier, user, stamp, comment, inputs):
+    dossier.annulation_motif = comment
+
+
+def _rupture(dossier, user, stamp, comment, inputs):
+    dossier.rupture_date, dossier.rupture_cause = inputs.get("rupture_date"), comment[:200]
+
+
+def _unlock(dossier, user, stamp, comment, inputs):
+    dossier.deverrouille_at, dossier.deverrouille_motif = stamp, comment
+    dossier.correction_commentaire = comment
+
+
+EFFECTS = {"demander_validation": _request, "renvoyer_correction": _correction,
+           "annuler": _cancel, "rompre": _rupture, "deverrouiller": _unlock}
+
+
+def _apply(transition: Transition, dossier, user, comment, **inputs) -> None:
+    source, target = dossier.state, transition.target
+    stamp = now()
+    dossier.state = target
+    dossier.updated_at = stamp  # a new version: a concurrent run of the same row fails
+    snapshot.on_transition(dossier, source, target)
+    if transition.stamp:
+        setattr(dossier, f"{transition.stamp}_at", stamp)
+        if not transition.automatic and hasattr(dossier, f"{transition.stamp}_par_id"):
+            setattr(dossier, f"{transition.stamp}_par_id", user.id)
+    effect = EFFECTS.get(transition.code)
+    if effect is not None:
+        effect(dossier, user, stamp, comment, inputs)
+    db.session.add(DossierHistory(dossier=dossier, user_id=getattr(user, "id", None),
+                                  kind="transition", from_state=source, to_state=target,
+                                  comment=comment, at=stamp))
+    attachments = []
+    if transition.code == "valider_documents":
+        # The CFA's visa on the signed CERFA, stored and sent to the employer.
+        from portal.documents.stamp import stamp_cerfa
+        visa = stamp_cerfa(dossier, user, stamp.date())
+        if visa is not None:
+            db.session.flush()
+            attachments.append(visa)
+    for builder in transition.mails:
+        kwargs = {"attachments": attachments} if builder == "to_employer_stamped" else {}
+        getattr(messages, builder)(dossier, user=user,
+                                   comment=None if transition.automatic else comment, **kwargs)
+
+
+# --- the mission gate (SPEC §2–§3) -------------------------------------------------------------
+
+MISSION_LABELS = {"soumettre": "Mission soumise au responsable", "valider": "Mission validée",
+                  "renvoyer": "Mission renvoyée pour être revue"}
+
+
+def mission_refusal(action: str, dossier, user) -> str | None:
+    formation = dossier.formation
+    if formation is None or not formation.mission_requise:
+        return "Cette formation ne demande pas de mission."
+    reason = policy.mission_action_refusal(user, dossier, action)
+    if reason:
+        return reason
+    mission = dossier.mission
+    status = mission.status if mission is not None else "brouillon"
+    if action == "soumettre":
+        if mission is None or not (mission.description or "").strip():
+            return "Décrivez la mission avant de la soumettre."
+        if status not in ("brouillon", "a_corriger"):
+            return "La mission a déjà été soumise."
+        return None
+    if status != "soumise":
+        return "La mission n'a pas été soumise."
+    return None
+
+
+def run_mission(action: str, dossier, user, *, comment: str | None = None,
+                commit: bool = True) -> str:
+    """soumettre (e-mails the manager) / valider / renvoyer (with a comment)."""
+    reason = mission_refusal(action, dossier, user)
+    comment = (comment or "").strip() or None
+    if reason is None and action == "renvoyer" and not comment:
+        reason = "Indiquez ce qui doit être revu dans la mission."
+    if reason:
+        raise TransitionRefused(reason)
+    with transition_scope(db.session):
+        mission, stamp = dossier.mission, now()
+        if action == "soumettre":
+            mission.status, mission.submitted_at, mission.submitted_by_id = \
+                "soumise", stamp, user.id
+            messages.to_manager_mission(dossier, user=user, comment=None)
+        elif action == "valider":
+            mission.status, mission.validated_at, mission.validated_by_id = \
+                "validee", stamp, user.id
+            mission.commentaire = comment
+            messages.to_parties_mission(dossier, user=user, comment=comment, validated=True)
+        else:
+            mission.status, mission.commentaire = "a_corriger", comment
+            messages.to_parties_mission(dossier, user=user, comment=comment, validated=False)
+        dossier.updated_at = stamp  # a new version: two submissions at once cannot both pass
+        db.session.add(DossierHistory(
+            dossier=dossier, user_id=user.id, kind="mission", at=stamp,
+            comment=MISSION_LABELS[action] + (f" : {comment}" if comment else "")))
+        run_automatic(dossier, user, "saisie")
+    if commit:
+        commit_or_refuse()
+    return mission.status
