@@ -124,9 +124,11 @@ class RegistrationForm(FlaskForm):
         DataRequired("Saisissez le code d'accès remis par votre formation."),
         Length(max=40, message="Ce code d'accès n'est pas valable.")])
     first_name = StringField("Prénom", filters=[_clean], validators=[
-        DataRequired("Le prénom est obligatoire."), Length(max=100)])
+        DataRequired("Le prénom est obligatoire."),
+        Length(max=100, message="Le prénom ne peut pas dépasser 100 caractères.")])
     last_name = StringField("Nom", filters=[_clean], validators=[
-        DataRequired("Le nom est obligatoire."), Length(max=100)])
+        DataRequired("Le nom est obligatoire."),
+        Length(max=100, message="Le nom ne peut pas dépasser 100 caractères.")])
     email = _email_field()
     birth_date = DateField("Date de naissance", format=["%Y-%m-%d", "%d/%m/%Y"], validators=[
         InputRequired("La date de naissance est obligatoire (JJ/MM/AAAA)."),
@@ -138,6 +140,10 @@ class RegistrationForm(FlaskForm):
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         if self.birth_date.process_errors:
-            # A badly typed date gets a French message (WTForms' own is generic).
-            self.birth_date.errors = ["La date de naissance n'est pas valide (JJ/MM/AAAA)."]
+            # A badly typed date gets a French message (WTForms' own is generic); an empty one
+            # is reported as missing.
+            typed = " ".join(self.birth_date.raw_data or []).strip()
+            self.birth_date.errors = [
+                "La date de naissance n'est pas valide (JJ/MM/AAAA)." if typed
+                else "La date de naissance est obligatoire (JJ/MM/AAAA)."]
         return ok

@@ -67,6 +67,18 @@ def load_config(instance_path: str) -> dict:
         # Access-code registration: wrong codes per IP within the window.
         "REGISTRATION_MAX_FAILURES_PER_IP": int(env.get("REGISTRATION_MAX_FAILURES_PER_IP") or 10),
         "REGISTRATION_WINDOW_SECONDS": int(env.get("REGISTRATION_WINDOW_SECONDS") or 900),
+        # Access-code registrations admitted (a valid code and a valid form, whether the address
+        # had an account or not) within the window: per IP (a class of 30 behind one school
+        # network passes), per address, per training code.
+        "REGISTRATION_MAX_PER_IP": int(env.get("REGISTRATION_MAX_PER_IP") or 40),
+        "REGISTRATION_MAX_PER_ADDRESS": int(env.get("REGISTRATION_MAX_PER_ADDRESS") or 3),
+        "REGISTRATION_MAX_PER_CODE": int(env.get("REGISTRATION_MAX_PER_CODE") or 80),
+        "REGISTRATION_SUCCESS_WINDOW_SECONDS":
+            int(env.get("REGISTRATION_SUCCESS_WINDOW_SECONDS") or 3600),
+        # "Someone tried to register with your address": at most one e-mail per address within
+        # this window.
+        "REGISTRATION_NOTICE_WINDOW_SECONDS":
+            int(env.get("REGISTRATION_NOTICE_WINDOW_SECONDS") or 86400),
         "RGPD_TERMS_VERSION": env.get("RGPD_TERMS_VERSION") or "2026-01",
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
         # Optional SIRET lookup in the public "API Recherche d'entreprises" (off by default).

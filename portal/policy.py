@@ -518,6 +518,14 @@ def may_manage_structure(user: User, structure) -> bool:
     return structure.referent_id == user.id or user.has_role(*CFA_ROLES)
 
 
+def may_register_on(account: User | None) -> bool:
+    """The access-code registration (an anonymous page, whose authority is the training's code)
+    creates an account and its dossier for an address nobody holds yet, and nothing else: an
+    existing account — active, pending on a temporary password, deactivated — gets no role, no
+    dossier and no password from it."""
+    return account is None
+
+
 def employer_found_refusal(user: User, dossier: Dossier) -> str | None:
     """"J'ai trouvé un employeur" (seed 002): the dossier's apprentice names the establishment
     and the employer contact, as long as no contact is named yet and the dossier is open to

@@ -107,6 +107,19 @@ class Outcome:
     automatic: list = field(default_factory=list)
 
 
+# Fields no tab shows, changed by a door of their own: how the history names them.
+DOOR_LABELS = {"cfa_conseiller_id": "Suivi – Info – Contact au CFA"}
+
+
+def _printable(name: str, value):
+    if name == "cfa_conseiller_id" and value is not None:
+        from portal.models import User
+        with db.session.no_autoflush:
+            person = db.session.get(User, value)
+        return person.full_name if person is not None else None
+    return history.display(value)
+
+
 def owning_tab(name: str, dossier):
     """The editable tab that shows this field (the first one in the tabs' order)."""
     for tab in tabs.visible_tabs(dossier):
@@ -195,11 +208,18 @@ def _write(dossier, changes, before, owners, *, by, source, tab, store, outcome)
                         by)
         for name, owner in owners.items():
             if owner is None:
+                old = _printable(name, getattr(dossier, name))
                 setattr(dossier, name, changes[name])
+                entry = DossierHistory(dossier=dossier, user_id=getattr(by, "id", None),
+                                       kind="field", field=DOOR_LABELS.get(name, name),
+                                       old_value=old,
+                                       new_value=_printable(name, changes[name]))
+                db.session.add(entry)
+                outcome.entries.append(entry)
     with db.session.no_autoflush:
         after = tabs.dossier_data(dossier)
-    outcome.entries = history.record_changes(dossier, before, after, by=by,
-                                             labels=history.field_labels(dossier, tab))
+    outcome.entries += history.record_changes(dossier, before, after, by=by,
+                                              labels=history.field_labels(dossier, tab))
     changed_people = [f for f, old in emails_before.items()
                       if invitations.normalize_email(getattr(dossier, f)) != old]
     if changed_people:
