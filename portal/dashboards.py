@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from . import policy
 from portal.dossiers.deadlines import due_clause, dossier_deadlines, late_clause
 from .extensions import db
-from .models import (CFA_ROLES, FORMATION_ROLES, Dossier, Formation, Structure,
+from .models import (Dossier, Formation, Structure,
                      StructureMembership, StructureRequest)
 from portal.dossiers.workflow import MAIN_PATH, STATES
 
@@ -111,16 +111,15 @@ def state_counts(user) -> tuple[list[tuple], int]:
 
 def dashboard(user) -> dict:
     rows, total = state_counts(user)
-    data = {"rows": rows, "total": total, "sections": []}
-    if user.has_role(*CFA_ROLES):
-        data["sections"].append("cfa")
+    sections = policy.dashboard_sections(user)
+    data = {"rows": rows, "total": total, "sections": sections}
+    if "cfa" in sections:
         data["queues"] = cfa_queues(user)
-    if user.has_role(*FORMATION_ROLES):
-        data["sections"].append("formation")
+    if "formation" in sections:
         data["trainings"] = formation_progress(user)
-    if user.has_role("employeur", "alternant") and not user.has_role(*CFA_ROLES):
-        data["sections"].append("own")
+    if "own" in sections:
         data["own"] = own_dossiers(user)
-    if user.has_role("employeur"):
+    if "referent" in sections:
         data["referent_requests"] = referent_requests(user)
+        sections.remove("referent")
     return data

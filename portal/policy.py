@@ -518,6 +518,21 @@ def may_manage_structure(user: User, structure) -> bool:
     return structure.referent_id == user.id or user.has_role(*CFA_ROLES)
 
 
+def dashboard_sections(user: User) -> list[str]:
+    """Which blocks of the dashboard a person gets (SPEC §7), by their roles: the CFA's queues,
+    the trainings' progress, their own dossiers (parties), the access requests they decide."""
+    sections = []
+    if user.has_role(*CFA_ROLES):
+        sections.append("cfa")
+    if user.has_role(*FORMATION_ROLES):
+        sections.append("formation")
+    if user.has_role(EMPLOYEUR, ALTERNANT) and not user.has_role(*CFA_ROLES):
+        sections.append("own")
+    if user.has_role(EMPLOYEUR):
+        sections.append("referent")
+    return sections
+
+
 def may_register_on(account: User | None) -> bool:
     """The access-code registration (an anonymous page, whose authority is the training's code)
     creates an account and its dossier for an address nobody holds yet, and nothing else: an
