@@ -506,6 +506,20 @@ def may_import(user: User, formation) -> bool:
     return user.has_role(*CFA_ROLES) or manages_formation(user, formation)
 
 
+def import_row_decision(row, confirmed_lines=()) -> str:
+    """Which rows of an import may create a dossier: none with an error (whatever was ticked);
+    a row whose apprentice has an open dossier elsewhere only when the manager ticked its line
+    ("Créer quand même"); the others. A tick on a line without that warning changes nothing.
+    (Whoever may import into a training is told the number, training and state of the open
+    dossiers elsewhere of the e-mails in their file: portal.dossiers.imports.known_dossiers.)"""
+    from portal.rules.imports import CREATE, REFUSED, UNCONFIRMED
+    if not row.ok:
+        return REFUSED
+    if row.needs_confirmation and row.line not in confirmed_lines:
+        return UNCONFIRMED
+    return CREATE
+
+
 def may_create_dossier_in(user: User, formation) -> bool:
     """Creating a dossier by hand in a training: CFA staff, or its managers and gestionnaires."""
     return may_import(user, formation)

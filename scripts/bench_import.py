@@ -142,7 +142,7 @@ def main(argv=None):
             db.session.commit()
             counters.reset()
             start = time.perf_counter()
-            created = imports.confirm(batch, user)
+            created = imports.confirm(batch, user).created
             db.session.commit()
             samples.append(time.perf_counter() - start)
             details.append((created, counters.statements, counters.hashes,

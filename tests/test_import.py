@@ -14,9 +14,11 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from portal.rules import ERROR
-from portal.rules.imports import DUPLICATE_IN_TRAINING, check_row, check_rows, map_header, \
-    ImportFileError
+from portal.rules import ERROR, WARNING
+from portal.rules.imports import (CREATE, DUPLICATE_IN_TRAINING, REFUSED, UNCONFIRMED,
+                                  ImportFileError, KnownDossier, check_row, check_rows,
+                                  map_header)
+from portal.policy import import_row_decision as decide
 from tests.support.web import csrf_from
 
 DOMAIN = "sillon.demo"
@@ -48,12 +50,11 @@ def _user(email):
     return db.session.execute(sa.select(User).filter_by(email=email)).scalar_one()
 
 
-@pytest.fixture()
-def training(app):
+def _make_training(app) -> dict:
     """A training of its own managed by resp.info (gest.info helps), with an employer
-    establishment whose SIRET the files use; everything the test created is removed after."""
+    establishment whose SIRET the files use."""
     from portal.extensions import db
-    from portal.models import Etablissement, Formation, Structure, User
+    from portal.models import Etablissement, Formation, Structure
     tag = uuid.uuid4().hex
     with app.app_context():
         model = db.session.execute(sa.select(Formation).order_by(Formation.id)).scalars().first()
@@ -69,12 +70,17 @@ def training(app):
         site = Etablissement(structure=structure, siret=siret, denomination="Site import")
         db.session.add_all([formation, structure, site])
         db.session.commit()
-        info = dict(id=formation.id, tag=tag, siret=siret, site_id=site.id,
+        return dict(id=formation.id, tag=tag, siret=siret, site_id=site.id,
                     structure_id=structure.id, conseil_id=conseil.id,
-                    domain=f"{tag[:12]}.exemple.fr")
-    yield info
+                    label=str(formation), domain=f"{tag[:12]}.exemple.fr")
+
+
+def _drop_training(app, info: dict) -> None:
+    """Remove everything _make_training made and every test made in it."""
+    from portal.extensions import db
+    from portal.models import (Dossier, Etablissement, Formation, ImportBatch, OutboxEmail,
+                               Structure, StructureMembership, User)
     with app.app_context():
-        from portal.models import Dossier, ImportBatch, OutboxEmail, StructureMembership
         ids = sa.select(Dossier.id).where(Dossier.formation_id == info["id"])
         db.session.execute(sa.delete(OutboxEmail).where(sa.or_(
             OutboxEmail.dossier_id.in_(ids),
@@ -90,9 +96,25 @@ def training(app):
             db.session.delete(user)
         db.session.execute(sa.delete(Etablissement).where(Etablissement.id == info["site_id"]))
         db.session.execute(sa.delete(Structure).where(Structure.id == info["structure_id"]))
-        formation = db.session.get(Formation, info["id"])
-        db.session.delete(formation)
+        db.session.delete(db.session.get(Formation, info["id"]))
         db.session.commit()
+
+
+@pytest.fixture()
+def training(app):
+    """A training of its own (see _make_training), removed after the test."""
+    info = _make_training(app)
+    yield info
+    _drop_training(app, info)
+
+
+@pytest.fixture()
+def other_training(app, training):
+    """A second training of the same manager, for dossiers "open elsewhere"."""
+    info = _make_training(app)
+    info["domain"] = training["domain"]  # one domain: the first fixture removes the accounts
+    yield info
+    _drop_training(app, info)
 
 
 def _mail(training, name: str) -> str:
@@ -363,7 +385,15 @@ def test_headers_are_matched_loosely(app, login, training):
 
 def test_shared_employer_contact_is_invited_once(app, login, training, clean_outbox):
     """Several apprentices of one company: its HR contact gets one invitation and is linked
-    to every dossier; the first contact named becomes the structure's référent."""
+    to every dossier. The company is one the CFA registered (the import only finds known
+    establishments): naming contacts does not give it a référent (portal.accounts decides,
+    called once per contact claim), and nobody gets a second membership of it."""
+    from portal.extensions import db
+    from portal.models import OutboxEmail, Structure, StructureMembership, User
+    with app.app_context():
+        db.session.execute(sa.update(Structure).where(Structure.id == training["structure_id"])
+                           .values(origine=Structure.ORIGINE_CFA))
+        db.session.commit()
     client = login(f"resp.info@{DOMAIN}")
     hr, other = _mail(training, "rh"), _mail(training, "autre-rh")
     rows = [[f"Nom{i}", "Prénom", _mail(training, f"shared{i}"), "14/03/2004",
@@ -371,8 +401,6 @@ def test_shared_employer_contact_is_invited_once(app, login, training, clean_out
             for i in range(4)]
     url, html = _preview(client, training, _csv(rows), "societe.csv")
     assert _confirm(client, url, html).status_code == 302
-    from portal.extensions import db
-    from portal.models import OutboxEmail, Structure, StructureMembership, User
     created = _dossiers(app, training)
     assert len(created) == 4
     with app.app_context():
@@ -386,10 +414,11 @@ def test_shared_employer_contact_is_invited_once(app, login, training, clean_out
             OutboxEmail.subject == "Bienvenue sur Sillon")).scalars().all()
         assert welcome.count(hr) == 1 and welcome.count(other) == 1
         structure = db.session.get(Structure, training["structure_id"])
-        assert structure.referent_id == users[hr].id
+        assert structure.referent_id is None
         members = db.session.execute(sa.select(StructureMembership.user_id).where(
             StructureMembership.structure_id == structure.id)).scalars().all()
-        assert members == [users[hr].id]
+        assert len(members) == len(set(members)) and set(members) <= {users[hr].id,
+                                                                      users[other].id}
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -413,15 +442,19 @@ def test_not_a_table_gets_a_french_message(app, login, training):
                                        "n'est pas un classeur Excel",
                                        "Le fichier est vide", "Colonne obligatoire absente",
                                        "que la ligne d'en-têtes")), (name, page[-3000:])
+    from portal.models import ImportBatch
     assert _dossiers(app, training) == []
+    assert _count(app, ImportBatch, ImportBatch.formation_id == training["id"]) == 0
 
 
 def test_too_big_file(app, login, training):
+    from portal.models import ImportBatch
     client = login(f"resp.info@{DOMAIN}")
     data = _csv([]) + b"x" * (5 * 1024 * 1024)
     response = _upload(client, training, data, "gros.csv")
     page = _unescape(client.get(response.headers["Location"]).get_data(as_text=True))
     assert "dépasse 5 Mo" in page
+    assert _count(app, ImportBatch, ImportBatch.formation_id == training["id"]) == 0
 
 
 def test_rights(app, login, training):
@@ -437,11 +470,29 @@ def test_rights(app, login, training):
     # A batch of this training, reached by the other manager: 404 too; confirm as well.
     owner = login(f"resp.info@{DOMAIN}")
     url, html = _preview(owner, training, _csv([_valid_row(training, 1)]), "un.csv")
+    before = _snapshot(app, training["id"])
     assert other.get(url).status_code == 404
     from tests.support.web import csrf
     assert other.post(url + "confirmer/", data={"csrf_token": csrf(other)}).status_code == 404
+    assert _snapshot(app, training["id"]) == before
     # Without the CSRF token the confirmation is refused.
     assert owner.post(url + "confirmer/", data={}).status_code == 400
+    assert _snapshot(app, training["id"]) == before
+    # The batch belongs to its training: under the URL of another training of the same
+    # manager it does not exist, for the page and for the confirmation.
+    second = _make_training(app)
+    try:
+        moved = url.replace(f"/formation/{training['id']}/", f"/formation/{second['id']}/")
+        assert owner.get(moved).status_code == 404
+        assert owner.post(moved + "confirmer/",
+                          data={"csrf_token": csrf_from(html)}).status_code == 404
+        assert _snapshot(app, training["id"]) == before
+        assert _dossiers(app, second) == []
+    finally:
+        _drop_training(app, second)
+    # An id that is not one, or no batch: 404.
+    base_batch = f"/admin/formation/{training['id']}/import/"
+    assert owner.get(base_batch + "999999999/").status_code == 404
     assert _dossiers(app, training) == []
     # The CFA adviser may import.
     adviser = login(f"conseil@{DOMAIN}")
@@ -526,13 +577,54 @@ def test_row_rules():
     minimal = check_row(7, dict(nom="A", prenom="B", email="a@b.fr"))
     assert minimal.ok and minimal.clean["employeur_siret"] is None
     # Duplicates: in the training, then in the file (the second row points to the first).
+    here = KnownDossier(12, "Licence pro (2026)", "Annulé")
     results = check_rows([(2, ok), (3, dict(ok, email="LEA.martin@exemple.fr")),
                           (4, dict(ok, email="autre@exemple.fr"))],
-                         existing_emails={"autre@exemple.fr"})
+                         in_training={"Autre@Exemple.fr": [here]})
     assert [r.ok for r in results] == [True, False, False]
     assert results[1].errors[0].message == "Ligne en double : même e-mail que la ligne 2."
-    assert results[2].errors[0].message == DUPLICATE_IN_TRAINING
+    assert results[2].errors[0].message == (
+        "L'alternant·e a déjà un dossier dans cette formation (n° 12) : aucun dossier ne sera "
+        "créé.")
     assert all(f.level == ERROR for r in results[1:] for f in r.errors)
+
+
+def test_open_dossier_elsewhere_rules():
+    """An open dossier in another training: a warning naming it, and a row created only when
+    its line is ticked; an error (in the training, in the file) is never created, ticked or
+    not; a tick on a line without the warning changes nothing."""
+    ok = dict(nom="Martin", prenom="Léa", email="lea@exemple.fr")
+    there = [KnownDossier(34, "Master Informatique (2026)", "Saisie en cours"),
+             KnownDossier(35, "BTS MCO (2026)", "Validation demandée")]
+    here = [KnownDossier(7, "Cette formation (2026)", "Initialisé")]
+    rows = check_rows([(2, ok), (3, dict(ok, email="LEA@exemple.fr")),
+                       (4, dict(ok, email="paul@exemple.fr")),
+                       (5, dict(ok, email="zoe@exemple.fr")),
+                       (6, dict(ok, email="eve@exemple.fr", nom=""))],
+                      in_training={"zoe@exemple.fr": here},
+                      elsewhere={"LEA@exemple.fr": there, "zoe@exemple.fr": there,
+                                 "eve@exemple.fr": there[:1]})
+    lea, again, paul, zoe, eve = rows
+    assert lea.ok and lea.needs_confirmation
+    assert [(f.level, f.field) for f in lea.warnings] == [(WARNING, "apprenti_email")]
+    assert lea.warnings[0].message == (
+        "L'alternant·e a déjà des dossiers en cours dans une autre formation (n° 34 en "
+        "« Master Informatique (2026) », état « Saisie en cours » ; n° 35 en « BTS MCO "
+        "(2026) », état « Validation demandée »). Cochez « Créer quand même » pour lui créer "
+        "aussi un dossier dans celle-ci.")
+    assert not again.ok and "même e-mail que la ligne 2" in again.errors[0].message
+    assert paul.ok and not paul.needs_confirmation and not paul.findings
+    assert not zoe.ok and not zoe.needs_confirmation  # in the training wins: an error
+    assert "(n° 7)" in zoe.errors[0].message
+    assert not eve.ok and eve.needs_confirmation
+    decisions = {r.line: decide(r, {2, 3, 4, 5, 6, 99}) for r in rows}
+    assert decisions == {2: CREATE, 3: REFUSED, 4: CREATE, 5: REFUSED, 6: REFUSED}
+    assert {r.line: decide(r) for r in rows} == {2: UNCONFIRMED, 3: REFUSED, 4: CREATE,
+                                                5: REFUSED, 6: REFUSED}
+    # One warning only: "Saisie en cours" single dossier wording.
+    single = check_rows([(2, ok)], elsewhere={"lea@exemple.fr": there[:1]})[0]
+    assert "déjà un dossier en cours dans une autre formation (n° 34 en « Master " \
+        "Informatique (2026) », état « Saisie en cours »)" in single.warnings[0].message
 
 
 def test_header_rules():
@@ -542,3 +634,457 @@ def test_header_rules():
         map_header(["Nom", "Prénom"])
     with pytest.raises(ImportFileError, match="deux fois"):
         map_header(["Nom", "Prénom", "E-mail", "Courriel"])
+
+
+# --- an apprentice who already has a dossier (issue 11) ---------------------------------------
+
+ALICE = "alice@etu.sillon.demo"   # demo: an open dossier (en saisie) in m_info, of resp.info
+BRUNO = "bruno@etu.sillon.demo"   # demo: an open dossier in the master of law (resp.droit)
+
+
+def _demo_formation(app, intitule_start: str) -> dict:
+    from portal.extensions import db
+    from portal.models import Formation
+    with app.app_context():
+        formation = db.session.execute(sa.select(Formation).where(
+            Formation.intitule.like(f"{intitule_start}%"))).scalar_one()
+        return dict(id=formation.id, label=str(formation))
+
+
+def _open_dossier_of(app, email: str) -> dict:
+    from portal.dossiers.workflow import FINAL_STATES, state_label
+    from portal.extensions import db
+    from portal.models import Dossier
+    with app.app_context():
+        dossier = db.session.execute(sa.select(Dossier).where(
+            sa.func.lower(Dossier.apprenti_email) == email,
+            Dossier.state.not_in(FINAL_STATES))).scalar_one()
+        return dict(id=dossier.id, formation_id=dossier.formation_id,
+                    training=str(dossier.formation), state=state_label(dossier.state))
+
+
+def _count(app, model, *where) -> int:
+    from portal.extensions import db
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def _snapshot(app, formation_id: int) -> tuple:
+    """What a refused POST must leave as it was: the training's dossiers, the outbox, the
+    accounts, the statuses of the training's import batches."""
+    from portal.extensions import db
+    from portal.models import Dossier, ImportBatch, OutboxEmail, User
+    with app.app_context():
+        dossiers = tuple(db.session.execute(sa.select(Dossier.id, Dossier.apprenti_email).where(
+            Dossier.formation_id == formation_id).order_by(Dossier.id)).all())
+        batches = tuple(db.session.execute(sa.select(
+            ImportBatch.id, ImportBatch.status, ImportBatch.created_count).where(
+            ImportBatch.formation_id == formation_id).order_by(ImportBatch.id)).all())
+        return (dossiers, batches, _count(app, OutboxEmail), _count(app, User))
+
+
+def _confirm_lines(client, preview_url: str, html: str, lines):
+    return client.post(preview_url + "confirmer/", data={
+        "csrf_token": csrf_from(html), "creer_quand_meme": [str(x) for x in lines]})
+
+
+def _flashes(client, url: str) -> str:
+    return _unescape(client.get(url).get_data(as_text=True))
+
+
+@pytest.fixture()
+def demo_import_cleanup(app):
+    """The finding is replayed on the demo trainings: remove afterwards every dossier, e-mail,
+    account and batch the test made there (rows created after the test started)."""
+    from portal.extensions import db
+    from portal.models import Dossier, ImportBatch, OutboxEmail, User
+    with app.app_context():
+        marks = [db.session.scalar(sa.select(sa.func.max(m.id))) or 0
+                 for m in (Dossier, ImportBatch, OutboxEmail, User)]
+    yield
+    with app.app_context():
+        dossier_mark, batch_mark, mail_mark, user_mark = marks
+        db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.id > mail_mark))
+        db.session.execute(sa.delete(Dossier).where(Dossier.id > dossier_mark))
+        db.session.execute(sa.delete(ImportBatch).where(ImportBatch.id > batch_mark))
+        for user in db.session.execute(sa.select(User).where(User.id > user_mark)).scalars():
+            db.session.delete(user)
+        db.session.commit()
+
+
+def test_finding_second_dossier_for_an_apprentice_with_an_open_one(
+        app, login, demo_import_cleanup, clean_outbox):
+    """Issue 11, replayed through HTTP on the demo data: resp.info imports into the licence
+    an apprentice who has an open dossier in the master of the same manager (Alice), one whose
+    open dossier is in another manager's training (Bruno) and a new one. Before: all three were
+    created silently. Now Alice and Bruno are warnings with a tick box; unticked they are left
+    out (and said so); ticked they are created; once created, they are errors."""
+    from portal.models import Dossier, DossierHistory, ImportBatch, OutboxEmail
+    licence = _demo_formation(app, "Licence professionnelle")
+    alice, bruno = _open_dossier_of(app, ALICE), _open_dossier_of(app, BRUNO)
+    assert alice["formation_id"] != licence["id"] and bruno["formation_id"] != licence["id"]
+    newcomer = f"nouvelle.{uuid.uuid4().hex[:8]}@exemple.fr"
+    rows = [["Perrin", "Alice", ALICE.upper(), "", "", "", "01/09/2026", "31/08/2027"],
+            ["Lefebvre", "Bruno", BRUNO, "", "", "", "01/09/2026", "31/08/2027"],
+            ["Nouvelle", "Inès", newcomer, "", "", "", "01/09/2026", "31/08/2027"]]
+    client = login(f"resp.info@{DOMAIN}")
+    url, html = _preview(client, licence, _csv(rows), "promo.csv")
+    text = _unescape(html)
+    for line, who in ((2, alice), (3, bruno)):
+        cell = _unescape(_row_html(html, line))
+        assert "déjà un dossier en cours dans une autre formation" in cell
+        assert f"n° {who['id']} en « {who['training']} », état « {who['state']} »" in cell
+        assert f'name="creer_quand_meme" value="{line}"' in cell and "Créer quand même" in cell
+        assert "Prêt" not in cell
+    assert "Prêt" in _row_html(html, 4) and "creer_quand_meme" not in _row_html(html, 4)
+    assert "Confirmer l'import de 1 dossier et des lignes cochées" in text
+    assert "2 à confirmer" in text
+
+    # Confirmed without ticking: only the newcomer is created; the result says who was not.
+    before = _snapshot(app, licence["id"])
+    response = _confirm(client, url, html)
+    assert response.status_code == 302
+    page = _flashes(client, url)
+    assert "1 dossier créé" in page
+    assert "2 lignes non importées faute de confirmation « Créer quand même » (lignes 2, 3)" \
+        in page
+    assert "2 lignes non importées faute de confirmation" in page.split('id="import-done"')[1]
+    created = [d for d in _dossiers(app, licence) if d.id not in {x[0] for x in before[0]}]
+    assert [d.apprenti_email for d in created] == [newcomer]
+    for email in (ALICE, BRUNO):
+        assert _count(app, Dossier, Dossier.formation_id == licence["id"],
+                      sa.func.lower(Dossier.apprenti_email) == email) == 0
+    assert _count(app, OutboxEmail, OutboxEmail.recipients.in_([ALICE, BRUNO])) == 0
+
+    # The same file again: the newcomer is now an error; Alice is ticked, and so is the
+    # newcomer's line by a forged form (and lines that do not exist): Alice only is created.
+    url, html = _preview(client, licence, _csv(rows), "promo.csv")
+    first = created[0].id
+    assert f"déjà un dossier dans cette formation (n° {first})" in _unescape(_row_html(html, 4))
+    assert "creer_quand_meme" not in _row_html(html, 4)
+    assert _confirm_lines(client, url, html, [2, 4, 99, 0]).status_code == 302
+    page = _flashes(client, url)
+    assert "1 dossier créé" in page and "(ligne 3)" in page and "(ligne 4)" in page
+    mine = _dossiers(app, licence)
+    assert [d.apprenti_email for d in mine].count(newcomer) == 1
+    assert [d.apprenti_email for d in mine].count(ALICE) == 1
+    assert BRUNO not in [d.apprenti_email for d in mine]
+    alice_new = next(d for d in mine if d.apprenti_email == ALICE)
+    from portal.extensions import db
+    with app.app_context():
+        assert db.session.get(Dossier, alice_new.id).apprentice_user.email == ALICE
+        comment = db.session.execute(sa.select(DossierHistory.comment).where(
+            DossierHistory.dossier_id == alice_new.id)).scalar_one()
+        assert "ligne 2" in comment and f"n° {alice['id']}" in comment
+    assert _count(app, OutboxEmail, OutboxEmail.recipients == ALICE) == 1
+    # The dossiers the two already had are untouched.
+    assert _open_dossier_of(app, BRUNO) == bruno
+    with app.app_context():
+        kept = db.session.get(Dossier, alice["id"])
+        assert (kept.formation_id, kept.apprenti_email) == (alice["formation_id"], ALICE)
+
+    # Third time: Alice is in the training now, an error even when a forged form ticks her
+    # line (and the newcomer's); Bruno, not ticked, is left out again. Nothing changes.
+    url, html = _preview(client, licence, _csv(rows), "promo.csv")
+    assert f"déjà un dossier dans cette formation (n° {alice_new.id})" in \
+        _unescape(_row_html(html, 2))
+    assert "creer_quand_meme" not in _row_html(html, 2)
+    before = _snapshot(app, licence["id"])
+    assert _confirm_lines(client, url, html, [2, 4]).status_code == 302
+    after = _snapshot(app, licence["id"])
+    assert after[0] == before[0] and after[2:] == before[2:]  # no dossier, e-mail, account
+    page = _flashes(client, url)
+    assert "Aucun dossier n'a été créé." in page
+    assert "1 ligne non importée faute de confirmation « Créer quand même » (ligne 3)" in page
+    assert "2 lignes refusées (lignes 2, 4)" in page
+    with app.app_context():
+        batch = db.session.execute(sa.select(ImportBatch).order_by(
+            ImportBatch.id.desc())).scalars().first()
+        assert (batch.status, batch.row_count, batch.error_count, batch.created_count) == \
+            ("confirme", 3, 2, 0)
+
+
+def _service_dossier(app, formation_id: int, email: str, *, state: str | None = None) -> int:
+    """A dossier made the way the portal makes one (the service), as the test's starting
+    point; `state` then puts it where the test needs it."""
+    from portal.dossiers.service import create_dossier
+    from portal.extensions import db
+    from portal.models import Dossier, Formation
+    with app.test_request_context():
+        resp = _user(f"resp.info@{DOMAIN}")
+        dossier = create_dossier(db.session.get(Formation, formation_id),
+                                 {"apprenti_nom": "Déjà", "apprenti_prenom": "Là",
+                                  "apprenti_email": email},
+                                 by=resp, source="create_form", invite=False)
+        db.session.commit()
+        if state:
+            db.session.execute(sa.update(Dossier).where(Dossier.id == dossier.id)
+                               .values(state=state))
+            db.session.commit()
+        return dossier.id
+
+
+def test_dossier_in_the_training_is_an_error_even_ticked(app, login, training, clean_outbox):
+    """Whatever its state (here cancelled), a dossier in this very training and campaign
+    refuses the row, whatever the form posts."""
+    from portal.extensions import db
+    from portal.models import Dossier
+    existing, legacy = _mail(training, "deja"), _mail(training, "ancien")
+    number = _service_dossier(app, training["id"], existing, state="annule")
+    # A dossier stored before e-mails were written in lower case.
+    old = _service_dossier(app, training["id"], legacy)
+    with app.app_context():
+        db.session.execute(sa.update(Dossier).where(Dossier.id == old)
+                           .values(apprenti_email=legacy.replace("ancien", "Ancien")))
+        db.session.commit()
+    client = login(f"gest.info@{DOMAIN}")
+    rows = [["Déjà", "Là", existing.upper(), "", "", "", "", ""], _valid_row(training, 1),
+            ["Ancien", "A", legacy, "", "", "", "", ""]]
+    url, html = _preview(client, training, _csv(rows), "promo.csv")
+    cell = _unescape(_row_html(html, 2))
+    assert f"L'alternant·e a déjà un dossier dans cette formation (n° {number})" in cell
+    assert "table-danger" in cell and "creer_quand_meme" not in cell
+    assert f"déjà un dossier dans cette formation (n° {old})" in _unescape(_row_html(html, 4))
+    before = _snapshot(app, training["id"])
+    assert _confirm_lines(client, url, html, [2, "2", "x", -1, 4]).status_code == 302
+    emails = [d.apprenti_email.lower() for d in _dossiers(app, training)]
+    assert emails.count(existing) == 1 and emails.count(_mail(training, "alt1")) == 1
+    assert emails.count(legacy) == 1
+    assert len(emails) == len(before[0]) + 1
+    assert "2 lignes refusées (lignes 2, 4)" in _flashes(client, url)
+
+
+def test_apprentice_found_by_their_account(app, login, training, other_training):
+    """The apprentice of a dossier is also its account: a dossier whose e-mail field was
+    changed since still counts for the person whose account it is."""
+    from portal.extensions import db
+    from portal.models import Dossier, User
+    person = _mail(training, "compte")
+    number = _service_dossier(app, other_training["id"], _mail(training, "ancienne-adresse"))
+    with app.app_context():
+        account = User(email=person, active=True)
+        db.session.add(account)
+        db.session.flush()
+        db.session.execute(sa.update(Dossier).where(Dossier.id == number)
+                           .values(apprentice_user_id=account.id))
+        db.session.commit()
+    client = login(f"resp.info@{DOMAIN}")
+    url, html = _preview(client, training, _csv([["Compte", "C", person.upper(), "", "", "",
+                                                  "", ""]]), "promo.csv")
+    cell = _unescape(_row_html(html, 2))
+    assert f"n° {number} en « {other_training['label']} »" in cell
+    assert 'name="creer_quand_meme" value="2"' in cell
+
+
+def test_confirmation_checks_again(app, login, training, other_training, clean_outbox):
+    """Between the preview and the confirmation the world changes: a row whose apprentice got
+    an open dossier elsewhere meanwhile is left out unless ticked (it was not: it had no box);
+    a ticked row whose other dossier was closed meanwhile is created as any row."""
+    appeared, closed = _mail(training, "apparu"), _mail(training, "ferme")
+    other = _service_dossier(app, other_training["id"], closed)
+    client = login(f"resp.info@{DOMAIN}")
+    rows = [["Apparu", "A", appeared, "", "", "", "", ""],
+            ["Fermé", "F", closed, "", "", "", "", ""]]
+    url, html = _preview(client, training, _csv(rows), "promo.csv")
+    assert "Prêt" in _row_html(html, 2)
+    assert f"n° {other} en « {other_training['label']} », état « Initialisé »" in \
+        _unescape(_row_html(html, 3))
+    _service_dossier(app, other_training["id"], appeared)
+    from portal.extensions import db
+    from portal.models import Dossier
+    with app.app_context():
+        db.session.execute(sa.update(Dossier).where(Dossier.id == other).values(state="rompu"))
+        db.session.commit()
+    # The page, read again, shows the new facts: a closed dossier is no longer "open".
+    again = client.get(url).get_data(as_text=True)
+    assert "Prêt" in _row_html(again, 3) and "creer_quand_meme" not in _row_html(again, 3)
+    assert 'name="creer_quand_meme" value="2"' in _row_html(again, 2)
+    assert _confirm_lines(client, url, html, [3]).status_code == 302
+    assert [d.apprenti_email for d in _dossiers(app, training)] == [closed]
+    assert "1 ligne non importée faute de confirmation « Créer quand même » (ligne 2)" in \
+        _flashes(client, url)
+
+
+def test_stored_file_altered(app, login, training):
+    from portal.extensions import db
+    from portal.models import ImportBatch
+    client = login(f"resp.info@{DOMAIN}")
+    url, html = _preview(client, training, _csv([_valid_row(training, 1)]), "un.csv")
+    batch_id = int(re.search(r"/import/(\d+)/$", url).group(1))
+    with app.app_context():
+        db.session.execute(sa.update(ImportBatch).where(ImportBatch.id == batch_id).values(
+            content=_csv([_valid_row(training, 2)])))
+        db.session.commit()
+    before = _snapshot(app, training["id"])
+    assert _confirm(client, url, html).status_code == 302
+    assert "est altéré" in _flashes(client, url)
+    assert _snapshot(app, training["id"]) == before
+
+
+def test_the_service_checks_the_right(app, training):
+    """The import creates through the dossier service, which refuses a person who may not
+    create in the training (the route refuses earlier; this is the second lock)."""
+    from portal.dossiers import imports
+    from portal.dossiers.service import WriteRefused
+    from portal.extensions import db
+    from portal.models import Formation, ImportBatch
+    with app.test_request_context():
+        owner, outsider = _user(f"resp.info@{DOMAIN}"), _user(f"resp.droit@{DOMAIN}")
+        formation = db.session.get(Formation, training["id"])
+        batch, _ = imports.create_batch(formation, owner, _csv([_valid_row(training, 1)]),
+                                        "un.csv")
+        db.session.commit()
+        with pytest.raises(WriteRefused, match="Vous ne pouvez pas créer de dossier"):
+            imports.confirm(batch, outsider)
+        db.session.rollback()
+        assert db.session.get(ImportBatch, batch.id).status == ImportBatch.PREVIEW
+    assert _dossiers(app, training) == []
+
+
+# --- two confirmations at once ----------------------------------------------------------------
+
+class _Hold:
+    """Holds, from a connection of its own, the locks a confirmation needs on the given import
+    batches (PostgreSQL: their rows; SQLite: the database's write lock), so that requests
+    started meanwhile all wait at the same point; release() lets them go together."""
+
+    def __init__(self, app, batch_ids):
+        from portal.extensions import db
+        with app.app_context():
+            self.raw = db.engine.raw_connection()
+        self.sqlite = self.raw.dbapi_connection.__class__.__module__.startswith("sqlite3")
+        cursor = self.raw.cursor()
+        if self.sqlite:
+            self.raw.dbapi_connection.isolation_level = None
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            cursor.execute("SELECT id FROM import_batches WHERE id = ANY(%s) FOR UPDATE",
+                           (list(batch_ids),))
+        cursor.close()
+
+    def release(self):
+        if self.sqlite:
+            self.raw.cursor().execute("ROLLBACK")
+            self.raw.dbapi_connection.isolation_level = ""
+        else:
+            self.raw.rollback()
+        self.raw.close()
+
+
+def _at_once(app, posts):
+    """Run the (client, url, data) POSTs in threads while the locks are held, check they all
+    wait, then release them together. Returns their status codes."""
+    import threading
+    import time
+    batch_ids = {int(re.search(r"/import/(\d+)/", url).group(1)) for _, url, _ in posts}
+    hold = _Hold(app, batch_ids)
+    codes = [None] * len(posts)
+
+    def run(index, client, url, data):
+        codes[index] = client.post(url, data=data).status_code
+
+    threads = [threading.Thread(target=run, args=(i, *post)) for i, post in enumerate(posts)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        waiting = [thread.is_alive() for thread in threads]
+    finally:
+        hold.release()
+    for thread in threads:
+        thread.join(30)
+    assert waiting == [True] * len(posts), "the requests did not wait on the lock"
+    return codes
+
+
+def test_two_confirmations_of_one_batch_at_once(app, login, training, clean_outbox):
+    from portal.extensions import db
+    from portal.models import ImportBatch, OutboxEmail
+    owner, helper = login(f"resp.info@{DOMAIN}"), login(f"gest.info@{DOMAIN}")
+    rows = [_valid_row(training, i, contact=(i == 0)) for i in range(3)]
+    url, html = _preview(owner, training, _csv(rows), "promo.csv")
+    helper_html = helper.get(url).get_data(as_text=True)
+    codes = _at_once(app, [
+        (owner, url + "confirmer/", {"csrf_token": csrf_from(html)}),
+        (helper, url + "confirmer/", {"csrf_token": csrf_from(helper_html)})])
+    assert codes == [302, 302]
+    pages = [_flashes(client, url) for client in (owner, helper)]
+    done = [p for p in pages if "3 dossiers créés ;" in p]
+    refused = [p for p in pages if "Cet import a déjà été confirmé" in p]
+    assert len(done) == 1 and len(refused) == 1, pages
+    assert sorted(d.apprenti_email for d in _dossiers(app, training)) == \
+        sorted(_mail(training, f"alt{i}") for i in range(3))
+    with app.app_context():
+        batch = db.session.execute(sa.select(ImportBatch).where(
+            ImportBatch.formation_id == training["id"])).scalar_one()
+        assert (batch.status, batch.row_count, batch.error_count, batch.created_count) == \
+            ("confirme", 3, 0, 3)
+        welcome = db.session.execute(sa.select(OutboxEmail.recipients).where(
+            OutboxEmail.subject == "Bienvenue sur Sillon")).scalars().all()
+        assert sorted(welcome) == sorted([_mail(training, f"alt{i}") for i in range(3)]
+                                         + [_mail(training, "contact0")])
+
+
+def test_two_files_with_one_apprentice_confirmed_at_once(app, login, training, clean_outbox):
+    """Two batches of one training naming the same apprentice, confirmed at the same time:
+    one dossier only (the confirmations of a training run one after the other)."""
+    owner, helper = login(f"resp.info@{DOMAIN}"), login(f"gest.info@{DOMAIN}")
+    data = _csv([_valid_row(training, 1)])
+    url_a, html_a = _preview(owner, training, data, "a.csv")
+    url_b, html_b = _preview(helper, training, data, "b.csv")
+    codes = _at_once(app, [
+        (owner, url_a + "confirmer/", {"csrf_token": csrf_from(html_a)}),
+        (helper, url_b + "confirmer/", {"csrf_token": csrf_from(html_b)})])
+    assert codes == [302, 302]
+    assert [d.apprenti_email for d in _dossiers(app, training)] == [_mail(training, "alt1")]
+    pages = [_flashes(owner, url_a), _flashes(helper, url_b)]
+    assert sum("1 dossier créé ;" in p for p in pages) == 1
+    assert sum("1 ligne refusée (ligne 2)" in p for p in pages) == 1
+
+
+def test_person_created_by_another_door_during_the_confirmation(app, login, training,
+                                                                 db_backend, clean_outbox):
+    """While the confirmation runs, another transaction creates the account of one of the
+    file's apprentices. PostgreSQL: the confirmation waits for it, then is refused in French,
+    nothing kept, and can be confirmed again; SQLite (one writer): it waits, then finds the
+    account and links it. Never a 500, never a second account."""
+    import threading
+    import time
+    from sqlalchemy.orm import Session
+    from portal.extensions import db
+    from portal.models import ImportBatch, User
+    person = _mail(training, "alt1")
+    client = login(f"resp.info@{DOMAIN}")
+    url, html = _preview(client, training, _csv([_valid_row(training, 1)]), "un.csv")
+    with app.app_context():
+        other = Session(bind=db.engine.connect())
+    other.add(User(email=person, active=True))
+    other.flush()  # written, not committed: the other door's transaction is still open
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(code=_confirm(client, url, html)
+                                                             .status_code))
+    try:
+        thread.start()
+        time.sleep(1.0)
+        waited = thread.is_alive()
+        other.commit()
+    finally:
+        other.close()
+        other.bind.close()
+    thread.join(30)
+    assert waited and result == {"code": 302}
+    page = _flashes(client, url)
+    assert _count(app, User, sa.func.lower(User.email) == person) == 1
+    with app.app_context():
+        status = db.session.execute(sa.select(ImportBatch.status).where(
+            ImportBatch.formation_id == training["id"])).scalar_one()
+    if db_backend == "postgresql":
+        assert "une autre saisie a créé un compte ou un dossier" in page
+        assert _dossiers(app, training) == [] and status == ImportBatch.PREVIEW
+        assert _confirm(client, url, client.get(url).get_data(as_text=True)).status_code == 302
+        assert "1 dossier créé" in _flashes(client, url)
+    else:
+        assert "1 dossier créé" in page and status == ImportBatch.CONFIRMED
+    created = _dossiers(app, training)
+    with app.app_context():
+        assert [db.session.merge(d).apprentice_user.email for d in created] == [person]

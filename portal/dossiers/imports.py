@@ -1,9 +1,11 @@
 """Import of apprentices by a training (CSV or XLSX): read the file, preview every row with its
-errors, then create the dossiers of the valid rows and invite their people in one transaction.
+errors and warnings, then create the dossiers of the rows that may be created — through the one
+write path, portal.dossiers.service.create_dossier — and invite their people in one transaction.
 
 The uploaded bytes are kept in an ImportBatch between the preview and the confirmation: the
-confirmation re-reads and re-checks them (the browser only sends the batch id). Row checks are
-pure functions in portal.rules.imports. Nothing here commits: the caller does, once.
+confirmation re-reads and re-checks them (the browser only sends the batch id and the lines
+the manager ticked "Créer quand même"). Row checks are pure functions in portal.rules.imports.
+Nothing here commits: the caller does, once.
 """
 from __future__ import annotations
 
@@ -13,16 +15,20 @@ import hashlib
 import io
 import zipfile
 from datetime import date
-from typing import Any, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
+from portal import policy
+from portal.dossiers.service import create_dossier
+from portal.dossiers.workflow import FINAL_STATES, state_label
 from portal.extensions import db
-from portal.models import Dossier, DossierHistory, Etablissement, ImportBatch
+from portal.models import Dossier, Etablissement, Formation, ImportBatch, User
 from portal.models.people import utcnow
-from portal.rules.imports import (COLUMNS, EXAMPLE, KEYS, MAX_ROWS, ImportFileError, RowCheck,
-                                  check_rows, is_blank, map_header)
-from portal.dossiers.workflow import INITIAL_STATE
+from portal.rules.imports import (COLUMNS, CREATE, EXAMPLE, KEYS, MAX_ROWS, REFUSED,
+                                  ImportFileError, KnownDossier, RowCheck, cell_text, check_rows,
+                                  is_blank, map_header)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_COLUMNS = 50          # columns read in a workbook (unknown columns are ignored anyway)
@@ -146,11 +152,38 @@ def parse(content: bytes, filename: str = "") -> list[tuple[int, dict[str, Any]]
 
 # --- preview and confirmation ----------------------------------------------------------------
 
-def existing_emails(formation_id: int) -> set[str]:
-    """Apprentice e-mails that already have a dossier in the training (one query)."""
-    return set(db.session.execute(
-        select(func.lower(Dossier.apprenti_email)).where(Dossier.formation_id == formation_id)
-    ).scalars())
+_CHUNK = 500  # e-mails per IN (...) list: well under SQLite's bound on parameters
+
+
+def known_dossiers(formation, emails: Iterable[str]) -> tuple[dict[str, list[KnownDossier]],
+                                                               dict[str, list[KnownDossier]]]:
+    """The dossiers the given apprentice e-mails already have: (in this training, whatever their
+    state; open in another training, of any manager). An apprentice is found by the dossier's
+    e-mail or by their account's, both without case. One query per 500 e-mails."""
+    wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+    in_training: dict[str, list[KnownDossier]] = {}
+    elsewhere: dict[str, list[KnownDossier]] = {}
+    dossier_email = func.lower(Dossier.apprenti_email)
+    account_email = func.lower(User.email)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        rows = db.session.execute(
+            select(Dossier.id, Dossier.formation_id, Dossier.state, dossier_email,
+                   account_email, Formation.intitule, Formation.annee_campagne)
+            .join(Formation, Formation.id == Dossier.formation_id)
+            .outerjoin(User, User.id == Dossier.apprentice_user_id)
+            .where(or_(dossier_email.in_(chunk), account_email.in_(chunk)),
+                   or_(Dossier.formation_id == formation.id,
+                       Dossier.state.not_in(FINAL_STATES)))
+            .order_by(Dossier.id))
+        chunk_set = set(chunk)
+        for number, formation_id, state, email, account, intitule, year in rows:
+            known = KnownDossier(number=number, training=Formation.label_for(intitule, year),
+                                 state=state_label(state))
+            target = in_training if formation_id == formation.id else elsewhere
+            for address in {email, account} & chunk_set:
+                target.setdefault(address, []).append(known)
+    return in_training, elsewhere
 
 
 def preview(formation, content: bytes, filename: str = "", *,
@@ -158,7 +191,9 @@ def preview(formation, content: bytes, filename: str = "", *,
     """Every data row of the file with its findings; raises ImportFileError (French) when the
     file as a whole cannot be read."""
     rows = parse(content, filename)
-    return check_rows(rows, existing_emails=existing_emails(formation.id),
+    emails = (cell_text(raw.get("email")) for _, raw in rows)
+    in_training, elsewhere = known_dossiers(formation, emails)
+    return check_rows(rows, in_training=in_training, elsewhere=elsewhere,
                       today=today or date.today())
 
 
@@ -176,18 +211,30 @@ def create_batch(formation, user, content: bytes, filename: str) -> tuple[Import
     return batch, results
 
 
+def recent_batches(formation, user, limit: int = 10) -> list[ImportBatch]:
+    """The latest imports of the training that ``user`` may see (portal.policy's filter)."""
+    return (policy.scoped(db.session.query(ImportBatch), ImportBatch, user)
+            .filter(ImportBatch.formation_id == formation.id)
+            .order_by(ImportBatch.id.desc()).limit(limit).all())
+
+
 class AlreadyConfirmed(ImportFileError):
     pass
 
 
-def confirm(batch: ImportBatch, user) -> int:
-    """Create the dossiers of the valid rows of the stored file, re-checked now, and invite
-    their apprentices and employer contacts. Returns how many dossiers were created. The batch
-    is claimed by a conditional UPDATE first, so two confirmations never both run."""
-    content = bytes(batch.content)
-    if hashlib.sha256(content).hexdigest() != batch.sha256:
-        raise ImportFileError("Le fichier conservé pour cet import est altéré : déposez-le "
-                              "à nouveau.")
+@dataclass
+class ImportOutcome:
+    """What a confirmation did: dossiers created, lines refused (an error), lines left out
+    because the manager did not confirm them (an open dossier elsewhere)."""
+
+    created: int = 0
+    refused: list[int] = field(default_factory=list)
+    unconfirmed: list[int] = field(default_factory=list)
+
+
+def _claim(batch: ImportBatch) -> None:
+    """Mark the batch confirmed by a conditional UPDATE: of two confirmations at once, the
+    second finds it no longer in preview (it waits for the first's row lock) and stops."""
     claimed = db.session.execute(
         update(ImportBatch).where(ImportBatch.id == batch.id,
                                   ImportBatch.status == ImportBatch.PREVIEW)
@@ -196,36 +243,59 @@ def confirm(batch: ImportBatch, user) -> int:
     if claimed.rowcount != 1:
         raise AlreadyConfirmed("Cet import a déjà été confirmé : les dossiers ont été "
                                "créés.")
+    # Confirmations of two files of one training run one after the other, so that both do not
+    # create the same apprentice (PostgreSQL; SQLite's single writer already serialises them).
+    db.session.execute(select(Formation.id).where(Formation.id == batch.formation_id)
+                       .with_for_update(key_share=True))
     db.session.refresh(batch)
+
+
+def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> ImportOutcome:
+    """Create, through the dossier service, the dossiers of the rows of the stored file that
+    pass the checks made again now, and invite their apprentices and employer contacts.
+    `confirmed_lines`: the lines the manager ticked "Créer quand même" (only a row whose
+    apprentice has an open dossier elsewhere needs it; any other line number changes nothing).
+    Nothing is committed: the caller commits once, or rolls back on an error."""
+    content = bytes(batch.content)
+    if hashlib.sha256(content).hexdigest() != batch.sha256:
+        raise ImportFileError("Le fichier conservé pour cet import est altéré : déposez-le "
+                              "à nouveau.")
+    _claim(batch)
     formation = batch.formation
+    confirmed = frozenset(confirmed_lines)
     results = preview(formation, content, batch.filename)
-    valid = [r for r in results if r.ok]
-    sirets = {r.clean["employeur_siret"] for r in valid if r.clean["employeur_siret"]}
+    outcome = ImportOutcome()
+    rows = []
+    for row in results:
+        decision = policy.import_row_decision(row, confirmed)
+        if decision == CREATE:
+            rows.append(row)
+        else:
+            (outcome.refused if decision == REFUSED else outcome.unconfirmed).append(row.line)
+    sirets = {r.clean["employeur_siret"] for r in rows if r.clean["employeur_siret"]}
     sites = {}
     if sirets:
         sites = {e.siret: e for e in db.session.execute(
             select(Etablissement).where(Etablissement.siret.in_(sirets))).scalars()}
     dossiers = []
-    for row in valid:
-        dossier = Dossier(formation=formation, state=INITIAL_STATE,
-                          created_by_id=getattr(user, "id", None),
-                          cfa_conseiller_id=formation.conseiller_cfa_id,
-                          etablissement=sites.get(row.clean["employeur_siret"]),
-                          **row.clean)
-        db.session.add(dossier)
-        db.session.add(DossierHistory(
-            dossier=dossier, user_id=getattr(user, "id", None), kind="transition",
-            to_state=INITIAL_STATE,
-            comment=f"Dossier créé par l'import du fichier « {batch.filename} » "
-                    f"(ligne {row.line})."))
-        dossiers.append(dossier)
+    for row in rows:
+        comment = (f"Dossier créé par l'import du fichier « {batch.filename} » "
+                   f"(ligne {row.line}).")
+        if row.needs_confirmation:
+            numbers = ", ".join(f"n° {d.number}" for d in row.open_elsewhere)
+            comment += (f" Créé quand même malgré le dossier en cours dans une autre "
+                        f"formation ({numbers}).")
+        dossiers.append(create_dossier(
+            formation, row.clean, by=user, source="import", comment=comment,
+            etablissement=sites.get(row.clean["employeur_siret"]), invite=False, flush=False))
     db.session.flush()  # ids for the e-mails
     _invite_people(dossiers, user)
+    outcome.created = len(dossiers)
     batch.row_count = len(results)
-    batch.error_count = len(results) - len(valid)
-    batch.created_count = len(dossiers)
+    batch.error_count = len(outcome.refused)
+    batch.created_count = outcome.created
     db.session.flush()
-    return len(dossiers)
+    return outcome
 
 
 def _invite_people(dossiers: list[Dossier], user) -> None:

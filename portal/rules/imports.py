@@ -1,6 +1,7 @@
 """Checks of an import file of apprentices (one row = one future dossier). Pure functions: no
 database, no Flask. The service (portal.dossiers.imports) reads the file into raw rows, gives them
-here with the e-mails already known in the training, and gets back one RowCheck per row.
+here with the dossiers its apprentices already have (in this training, and open elsewhere), and
+gets back one RowCheck per row; `decide` then says what the confirmation does with each row.
 
 Columns: Nom, Prénom, E-mail (required), Date de naissance, SIRET de l'employeur, E-mail du
 contact employeur, Début du contrat, Fin du contrat (optional, checked when present). Headers
@@ -12,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -47,7 +48,34 @@ EXAMPLE = {"nom": "Martin", "prenom": "Léa", "email": "lea.martin@example.com",
 MAX_ROWS = 2000
 MAX_LENGTHS = {"nom": 100, "prenom": 100, "email": 254, "contact_email": 254}
 
-DUPLICATE_IN_TRAINING = "Un dossier existe déjà pour cette adresse dans cette formation."
+DUPLICATE_IN_TRAINING = "déjà un dossier dans cette formation"
+CREATE_ANYWAY = "Créer quand même"
+
+# What the confirmation does with a row (decide()).
+CREATE, REFUSED, UNCONFIRMED = "create", "refused", "unconfirmed"
+
+
+@dataclass(frozen=True)
+class KnownDossier:
+    """A dossier the apprentice of a row already has, as the manager is told about it."""
+
+    number: int
+    training: str      # label of its training, e.g. "Master Informatique (2026)"
+    state: str         # French label of its state
+
+
+def in_training_message(dossiers: Iterable[KnownDossier]) -> str:
+    numbers = ", ".join(str(d.number) for d in dossiers)
+    return f"L'alternant·e a {DUPLICATE_IN_TRAINING} (n° {numbers}) : aucun dossier ne sera créé."
+
+
+def open_elsewhere_message(dossiers: Iterable[KnownDossier]) -> str:
+    dossiers = list(dossiers)
+    listed = " ; ".join(f"n° {d.number} en « {d.training} », état « {d.state} »"
+                        for d in dossiers)
+    word = "un dossier en cours" if len(dossiers) == 1 else "des dossiers en cours"
+    return (f"L'alternant·e a déjà {word} dans une autre formation ({listed}). Cochez "
+            f"« {CREATE_ANYWAY} » pour lui créer aussi un dossier dans celle-ci.")
 
 
 def normalise_header(text: Any) -> str:
@@ -93,6 +121,13 @@ class RowCheck:
     values: dict[str, str]
     clean: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # Open dossiers of the apprentice in other trainings: the row is created only when the
+    # manager confirms it ("Créer quand même").
+    open_elsewhere: list[KnownDossier] = field(default_factory=list)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.open_elsewhere)
 
     @property
     def errors(self) -> list[Finding]:
@@ -209,12 +244,16 @@ def _siret_digits(value: Any) -> str:
 
 # --- one row ----------------------------------------------------------------------------------
 
-def check_row(line: int, raw: Mapping[str, Any], *, existing_emails: Iterable[str] = (),
-              seen_emails: Mapping[str, int] | None = None,
+Known = Mapping[str, Sequence[KnownDossier]]
+
+
+def check_row(line: int, raw: Mapping[str, Any], *, in_training: Known | None = None,
+              elsewhere: Known | None = None, seen_emails: Mapping[str, int] | None = None,
               today: date | None = None) -> RowCheck:
-    """Check one row. `existing_emails`: apprentice e-mails (lower case) that already have a
-    dossier in the training; `seen_emails`: e-mail → line of the rows above in the file."""
-    seen_emails = seen_emails or {}
+    """Check one row. `in_training`: e-mail (lower case) → the dossiers it already has in this
+    training (whatever their state); `elsewhere`: e-mail → its open dossiers in other
+    trainings; `seen_emails`: e-mail → line of the rows above in the file."""
+    in_training, elsewhere, seen_emails = in_training or {}, elsewhere or {}, seen_emails or {}
     row = RowCheck(line=line, values={key: cell_text(raw.get(key)) for key in KEYS})
     v = row.values
     add = row.findings.append
@@ -238,10 +277,13 @@ def check_row(line: int, raw: Mapping[str, Any], *, existing_emails: Iterable[st
     if email:
         if not is_valid_email(email):
             error("email", f"L'adresse e-mail « {v['email']} » n'est pas valide.")
-        elif email in existing_emails:
-            error("email", DUPLICATE_IN_TRAINING)
+        elif in_training.get(email):
+            error("email", in_training_message(in_training[email]))
         elif email in seen_emails:
             error("email", f"Ligne en double : même e-mail que la ligne {seen_emails[email]}.")
+        elif elsewhere.get(email):
+            row.open_elsewhere = list(elsewhere[email])
+            add(Finding(WARNING, FIELDS["email"], open_elsewhere_message(row.open_elsewhere)))
     row.clean["apprenti_email"] = email or None
 
     contact = v["contact_email"].lower()
@@ -321,14 +363,17 @@ def check_row(line: int, raw: Mapping[str, Any], *, existing_emails: Iterable[st
 
 
 def check_rows(rows: Iterable[tuple[int, Mapping[str, Any]]], *,
-               existing_emails: Iterable[str] = (), today: date | None = None) -> list[RowCheck]:
+               in_training: Known | None = None, elsewhere: Known | None = None,
+               today: date | None = None) -> list[RowCheck]:
     """Check every (line, raw values) row; the second row with an e-mail already seen above is
     refused as a duplicate (pointing to the first line)."""
-    existing = {e.strip().lower() for e in existing_emails if e}
+    in_training = {k.strip().lower(): v for k, v in (in_training or {}).items() if k}
+    elsewhere = {k.strip().lower(): v for k, v in (elsewhere or {}).items() if k}
     seen: dict[str, int] = {}
     results = []
     for line, raw in rows:
-        result = check_row(line, raw, existing_emails=existing, seen_emails=seen, today=today)
+        result = check_row(line, raw, in_training=in_training, elsewhere=elsewhere,
+                           seen_emails=seen, today=today)
         email = result.clean.get("apprenti_email")
         if email and email not in seen:
             seen[email] = line
