@@ -26,6 +26,7 @@ db: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed reference
 	$(BIN)/flask seed demo --if-empty
+	$(BIN)/flask seed snapshots
 
 run: db
 	@$(BIN)/flask seed accounts

@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, Email, Length
 from portal import policy
 from portal.dossiers.employer_link import EmployerLinkError, attach_employer
 from portal.extensions import db
-from portal.dossiers.locking import DossierLocked
 
 
 class EmployerFoundForm(FlaskForm):
@@ -44,17 +43,13 @@ class DossierEmployerFoundMixin:
         status = 200
         if form.validate_on_submit():
             try:
+                # Through the one write path (portal/dossiers/service.py), which commits.
                 invitation = attach_employer(dossier, form.siret.data, form.email.data,
                                              by=current_user)
-                db.session.commit()
             except EmployerLinkError as exc:
                 db.session.rollback()
                 getattr(form, exc.field).errors = [str(exc)]
                 status = 422
-            except DossierLocked as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-                return redirect(back), 303
             else:
                 flash(f"Merci ! {invitation.user.email} a reçu un e-mail pour se connecter à "
                       "Sillon et compléter les onglets « L'employeur » et « Le contrat ».",

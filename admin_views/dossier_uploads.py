@@ -12,7 +12,7 @@ from flask_admin.actions import action
 from flask_admin import expose
 from flask_login import current_user
 
-from portal.documents.availability import KINDS, document_bytes, why_not
+from portal.dossiers.documents import KINDS, document_bytes, why_not
 from portal.documents.uploads import MAX_BYTES, SIGNED_KINDS
 from portal.dossiers import service
 from portal.extensions import db

@@ -2,8 +2,9 @@
 "Demandes de structures" for CFA staff, and the public page /inscription/structure where a
 person without an account asks to join their structure.
 
-Every decision goes through portal.accounts.structures, which checks who may act; a row the
-person may not manage answers 404 exactly like a row that does not exist.
+Every decision goes through portal.accounts (structures, structure_requests, referents), which
+checks who may act; every row comes through admin_views.base.row_or_404 (portal.policy's
+filters), so a row the person may not manage answers 404 exactly like one that does not exist.
 """
 from __future__ import annotations
 
@@ -21,15 +22,19 @@ from werkzeug.security import generate_password_hash
 from wtforms.validators import DataRequired, Email, Length
 
 from forms.validators import Siret
-from portal import policy
+from portal.accounts import referents
+from portal.accounts import structure_requests as requests_
 from portal.accounts import structures as access
 from portal.accounts.invitations import find_user, invite, normalize_email
 from portal.auth import throttle
+from portal.dossiers import establishments
 from portal.extensions import db
 from portal.models import (CFA_ROLES, EMPLOYEUR, Structure, StructureMembership,
                            StructureRequest)
 from portal.mail.outbox import queue
 from portal.public import public
+
+from .base import row_or_404
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +65,6 @@ class MyStructureView(BaseView):
     def inaccessible_callback(self, name, **kwargs):
         return _login_redirect()
 
-    def _managed_membership(self, membership_id: int) -> StructureMembership:
-        membership = db.session.get(StructureMembership, membership_id)
-        if membership is None or not policy.may_manage_structure(current_user, membership.structure):
-            abort(404)
-        return membership
-
     def _back(self):
         if request.form.get("retour") == "demandes" and current_user.has_role(*CFA_ROLES):
             return redirect(url_for("structure_requests.index"))
@@ -84,7 +83,7 @@ class MyStructureView(BaseView):
                 refused=[m for m in members if m.status == StructureMembership.REFUSE]))
         return self.render("admin/structure_mine.html",
                            memberships=access.memberships_of(current_user), managed=managed,
-                           requests=access.requests_of(current_user),
+                           requests=requests_.requests_of(current_user),
                            labels=StructureMembership.STATUS_LABELS)
 
     @expose("/rejoindre", methods=("POST",))
@@ -103,23 +102,24 @@ class MyStructureView(BaseView):
                   "vous en êtes le référent.", "success")
         elif result.already_pending:
             flash(f"Votre demande d'accès à la structure {structure.raison_sociale} est déjà "
-                  "en attente de la réponse de son référent.", "info")
+                  "en attente de réponse.", "info")
         else:
+            # The same words whoever decides (its référent or the CFA): nothing said about
+            # whether the structure has a référent.
             flash(f"Votre demande d'accès à la structure {structure.raison_sociale} est "
-                  "envoyée à son référent. Vous serez prévenu·e par e-mail de sa réponse.",
-                  "success")
+                  "envoyée. Vous serez prévenu·e par e-mail de la réponse.", "success")
         return self._back()
 
     @expose("/nouvelle-structure", methods=("GET", "POST"))
     def request_form(self):
-        values = {name: request.form.get(name, "") for name in access.REQUEST_FIELDS}
+        values = {name: request.form.get(name, "") for name in requests_.REQUEST_FIELDS}
         if request.method == "GET":
             values["siret"] = request.args.get("siret", "")[:20]
         errors, status = {}, 200
         if request.method == "POST":
             try:
-                access.request_structure(current_user, **values)
-            except access.StructureRequestInvalid as exc:
+                requests_.request_structure(current_user, **values)
+            except requests_.StructureRequestInvalid as exc:
                 db.session.rollback()
                 errors, status = exc.errors, 400
             except access.StructureAccessRefused as exc:
@@ -137,28 +137,36 @@ class MyStructureView(BaseView):
 
     @expose("/membre/<int:membership_id>/decision", methods=("POST",))
     def decision(self, membership_id):
-        membership = self._managed_membership(membership_id)
+        membership = row_or_404(StructureMembership, membership_id)
         choice = request.form.get("decision")
         if choice not in ("approuver", "refuser"):
             flash("Choisissez « Approuver » ou « Refuser ».", "error")
             return self._back()
         who = membership.user.full_name
+        first_referent = choice == "approuver" and membership.structure.referent_id is None
         try:
             access.decide(current_user, membership, choice == "approuver",
                           contact_employeur=_checked("contact_employeur"),
                           beneficiaire=_checked("beneficiaire"))
+            # Dossiers of this person waiting for an establishment of the structure now point
+            # at it (portal.dossiers.establishments), in the approval's transaction.
+            establishments.on_membership_approved(membership)
         except access.StructureAccessRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return self._back()
         db.session.commit()
-        flash(f"Demande de {who} {'approuvée' if choice == 'approuver' else 'refusée'} : "
-              "la personne est prévenue par e-mail.", "success")
+        if first_referent:
+            flash(f"Demande de {who} approuvée : {who} est désormais référent de la structure "
+                  "et en est prévenu·e par e-mail.", "success")
+        else:
+            flash(f"Demande de {who} {'approuvée' if choice == 'approuver' else 'refusée'} : "
+                  "la personne est prévenue par e-mail.", "success")
         return self._back()
 
     @expose("/membre/<int:membership_id>/droits", methods=("POST",))
     def rights(self, membership_id):
-        membership = self._managed_membership(membership_id)
+        membership = row_or_404(StructureMembership, membership_id)
         who = membership.user.full_name
         try:
             access.set_rights(current_user, membership, _checked("contact_employeur"),
@@ -173,15 +181,15 @@ class MyStructureView(BaseView):
 
     @expose("/structure/<int:structure_id>/referent", methods=("POST",))
     def hand_over(self, structure_id):
-        structure = db.session.get(Structure, structure_id)
-        if structure is None or not policy.may_manage_structure(current_user, structure):
-            abort(404)
-        try:
-            member_id = int(request.form.get("membre", ""))
-        except ValueError:
-            member_id = None
-        target = db.session.get(StructureMembership, member_id) if member_id else None
-        if target is None or target.structure_id != structure.id:
+        structure = row_or_404(Structure, structure_id)
+        member_id = request.form.get("membre", "").strip()
+        if not member_id.isdigit():
+            flash("Choisissez un membre approuvé de la structure.", "error")
+            return self._back()
+        # Memberships the person decides on (portal.policy): the référent's structures, or all
+        # for CFA staff; another structure's member, or none, answers 404.
+        target = row_or_404(StructureMembership, member_id)
+        if target.structure_id != structure.id:
             flash("Choisissez un membre approuvé de la structure.", "error")
             return self._back()
         try:
@@ -210,12 +218,6 @@ class StructureRequestsView(BaseView):
             return _login_redirect()
         abort(403)
 
-    def _request(self, request_id: int) -> StructureRequest:
-        row = db.session.get(StructureRequest, request_id)
-        if row is None:
-            abort(404)
-        return row
-
     def _page(self, errors=None, posted=None, status=200):
         pending = db.session.execute(
             select(StructureRequest).where(StructureRequest.status == StructureRequest.EN_ATTENTE)
@@ -224,10 +226,11 @@ class StructureRequestsView(BaseView):
             select(StructureRequest).where(StructureRequest.status != StructureRequest.EN_ATTENTE)
             .order_by(StructureRequest.handled_at.desc(), StructureRequest.id.desc())
             .limit(100)).scalars().all()
+        orphans = access.orphan_access_requests()
         return self.render("admin/structure_queue.html", pending=pending, handled=handled,
-                           orphans=access.orphan_access_requests(),
+                           orphans=orphans, facts=referents.queue_facts(orphans),
                            errors=errors or {}, posted=posted or {},
-                           fields=access.REQUEST_FIELDS), status
+                           fields=requests_.REQUEST_FIELDS), status
 
     @expose("/")
     def index(self):
@@ -235,11 +238,11 @@ class StructureRequestsView(BaseView):
 
     @expose("/<int:request_id>/creer", methods=("POST",))
     def create(self, request_id):
-        row = self._request(request_id)
-        values = {name: request.form.get(name) for name in access.REQUEST_FIELDS}
+        row = row_or_404(StructureRequest, request_id)
+        values = {name: request.form.get(name) for name in requests_.REQUEST_FIELDS}
         try:
-            structure = access.create_from_request(current_user, row, **values)
-        except access.StructureRequestInvalid as exc:
+            structure = requests_.create_from_request(current_user, row, **values)
+        except requests_.StructureRequestInvalid as exc:
             db.session.rollback()
             return self._page(errors={request_id: exc.errors}, posted={request_id: values},
                               status=400)
@@ -255,9 +258,9 @@ class StructureRequestsView(BaseView):
 
     @expose("/<int:request_id>/refuser", methods=("POST",))
     def refuse(self, request_id):
-        row = self._request(request_id)
+        row = row_or_404(StructureRequest, request_id)
         try:
-            access.refuse_request(current_user, row, request.form.get("motif", ""))
+            requests_.refuse_request(current_user, row, request.form.get("motif", ""))
         except access.StructureAccessRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")

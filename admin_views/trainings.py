@@ -13,6 +13,11 @@ from .training_files import FormationFilesMixin
 # The access code is managed on its own page (generated, never typed): see
 # formation_access_code.py.
 _MANAGER_FIELDS = ["lieu", "mission_requise", "mode_validation"]
+_ADMIN_FIELDS = ["cfa", "etablissement_formation", "intitule", "annee_campagne",
+                 "code_diplome", "code_rncp", "diplome_vise", "niveau", "heures_total",
+                 "heures_distance", "date_debut", "date_fin", "date_fin_examens", "lieu",
+                 "prix", "conseiller_cfa", "responsables", "gestionnaires",
+                 "mission_requise", "mode_validation"]
 
 
 class FormationView(FormationAccessCodeMixin, FormationImportMixin, FormationFilesMixin,
@@ -44,12 +49,10 @@ class FormationView(FormationAccessCodeMixin, FormationImportMixin, FormationFil
     column_searchable_list = ["intitule", "code_diplome", "code_rncp"]
     column_filters = ["annee_campagne", "niveau", "mode_validation", "mission_requise"]
     column_default_sort = ("intitule", False)
-    form_columns = ["cfa", "etablissement_formation", "intitule", "annee_campagne",
-                    "code_diplome", "code_rncp", "diplome_vise", "niveau", "heures_total",
-                    "heures_distance", "date_debut", "date_fin", "date_fin_examens", "lieu",
-                    "prix", "conseiller_cfa", "responsables", "gestionnaires",
-                    "mission_requise", "mode_validation"]
-    form_columns_by_role = {CFA_ADMIN: form_columns, FORMATION_RESPONSABLE: _MANAGER_FIELDS}
+    # Whoever is not the CFA admin gets the manager's few fields: a person holding another
+    # role too (a CFA advisor who also manages a training) never gets the full form.
+    form_columns = _MANAGER_FIELDS
+    form_columns_by_role = {CFA_ADMIN: _ADMIN_FIELDS, FORMATION_RESPONSABLE: _MANAGER_FIELDS}
     form_choices = {"mode_validation": list(VALIDATION_MODES.items())}
     form_args = {
         "intitule": {"validators": [validators.InputRequired("L'intitulé est obligatoire.")]},

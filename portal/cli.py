@@ -70,6 +70,15 @@ def register_cli(app: Flask) -> None:
         for email, who in DEMO_ACCOUNTS:
             click.echo(f"  {email:<26} {who}")
 
+    @seed.command("snapshots")
+    def seed_snapshots():
+        """Freeze the dossiers already past "Validation demandée" that have no snapshot yet
+        (after upgrading a database created before snapshots existed)."""
+        from portal.dossiers import snapshot
+        count = snapshot.backfill()
+        db.session.commit()
+        click.echo(f"Dossiers figés : {count}")
+
     @users.command("create-admin")
     @click.argument("email")
     @click.password_option("--password", prompt="Mot de passe")

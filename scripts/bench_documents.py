@@ -28,7 +28,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from scripts.bench_support import demo_app
     app = demo_app("documents")
-    from portal.documents.render import render_pdf
+    from portal.dossiers.printing import render as render_pdf
     from portal.extensions import db
     from portal.models import Dossier
 

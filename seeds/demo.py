@@ -490,7 +490,8 @@ def load_demo() -> dict:
     for s in plan["structures"]:
         referent = users[s["contact"][0]]
         structure = loader.one(Structure, dict(raison_sociale=s["raison_sociale"],
-                                               public=s["public"], referent_id=referent.id),
+                                               public=s["public"], referent_id=referent.id,
+                                               origine=Structure.ORIGINE_CFA),
                                siren=s["siren"])
         loader.one(StructureMembership,
                    dict(status=StructureMembership.APPROUVE, droit_contact_employeur=True,
@@ -510,6 +511,10 @@ def load_demo() -> dict:
         if exists is None:
             _create_dossier(spec, people)
             loader.created += 1
+    db.session.flush()
+    # Dossiers past "Validation demandée" show and print what was frozen with them.
+    from portal.dossiers import snapshot
+    snapshot.backfill()
     db.session.commit()
     return dict(_counts(), created=loader.created)
 

@@ -345,9 +345,18 @@ def test_registration_with_a_good_code(app, smtp, clean_outbox):
     client = app.test_client()
     first_login(client, email, password)
     assert f"/admin/dossier/{rows[0].id}/" in body(client.get("/admin/"))
-    # Registering again does not duplicate the dossier.
-    _register(app.test_client(), LP_INFO_CODE, email)
+    # Registering again is an existing account (issue 11): nothing changes — no second
+    # dossier, no new temporary password (the chosen one still works) — and the owner is
+    # told by e-mail instead of being sent another "Bienvenue".
+    hash_before = user_by_email(app, email).password_hash
+    again = _register(app.test_client(), LP_INFO_CODE, email)
+    assert again.status_code == 200 and "Votre inscription est enregistrée" in body(again)
     assert len(_dossiers_of(app, email)) == 1
+    assert user_by_email(app, email).password_hash == hash_before
+    assert _login_status(app, email, "Nouveau-mdp-2026") == 302
+    only_mail(smtp, email, "Bienvenue sur Sillon")
+    notice = only_mail(smtp, email, "Tentative d'inscription avec votre adresse")
+    assert "/mot-de-passe-oublie" in smtp.text_of(notice)
 
 
 def test_registration_refuses_wrong_and_disabled_codes_alike(app, login, smtp, clean_outbox):
@@ -469,11 +478,18 @@ def test_apprentice_names_a_known_employer(app, login, smtp, clean_outbox):
     assert done.status_code == 302
     with app.app_context():
         dossier = db.session.get(Dossier, pk)
-        assert dossier.etablissement_id == etab_id and dossier.employeur_siret == siret
+        # A new contact is no member of that structure: the dossier asks its référent (or the
+        # CFA) and shows nothing of the establishment until the request is accepted.
+        assert dossier.etablissement_id is None and dossier.etablissement_demande_id == etab_id
+        assert dossier.employeur_siret == siret
         assert dossier.employer_contact.email == contact
         assert db.session.execute(sa.select(sa.func.count()).select_from(DossierHistory).where(
             DossierHistory.dossier_id == pk,
             DossierHistory.field.like("J'ai trouvé un employeur%"))).scalar_one() == 2
+        referent = db.session.get(Etablissement, etab_id).structure.referent
+        recipient = referent.email if referent is not None else None
+    if recipient is not None:
+        assert only_mail(smtp, recipient, "Nouvelle demande d'accès à votre structure")
     welcome = only_mail(smtp, contact, "Bienvenue sur Sillon")
     assert f"Dossier n° {pk}" in smtp.text_of(welcome)
     # Once a contact is named, the box is gone and the route refuses.

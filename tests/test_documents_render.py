@@ -46,7 +46,7 @@ def complete(app, login, world):  # noqa: F811
 def test_documents_show_the_dossier(app, complete, artifacts_dir, tmp_path, kind):
     from datetime import date
 
-    from portal.documents.render import render_pdf
+    from portal.dossiers.printing import render as render_pdf
     pk, siret = complete(MANUAL, date(2027, 8, 31))
     with app.test_request_context():
         dossier = db.session.get(Dossier, pk)
@@ -83,7 +83,8 @@ def test_documents_show_the_dossier(app, complete, artifacts_dir, tmp_path, kind
 def test_professionalisation_gets_the_ej20(app, login, complete, artifacts_dir, tmp_path):
     from datetime import date
 
-    from portal.documents.render import filename, render_pdf
+    from portal.dossiers.printing import filename
+    from portal.dossiers.printing import render as render_pdf
     from tests.test_dossier_lifecycle import ACME, _contrat, _save
     pk, siret = complete(MANUAL, date(2027, 8, 31))
     with app.app_context():
@@ -114,7 +115,7 @@ def test_professionalisation_gets_the_ej20(app, login, complete, artifacts_dir, 
 
 
 def test_an_incomplete_dossier_still_renders(app):
-    from portal.documents.render import render_pdf
+    from portal.dossiers.printing import render as render_pdf
     with app.test_request_context():
         dossier = db.session.query(Dossier).filter_by(state="initialise").first()
         for kind in ("cerfa", "convention", "devis"):

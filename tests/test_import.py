@@ -290,8 +290,13 @@ def test_twenty_rows_six_refused_fourteen_created_then_reimport_creates_nothing(
             assert d.apprenti_email == d.apprenti_email.lower()
             assert d.date_debut_contrat == date(2026, 9, 1)
             assert d.apprenti_date_naissance == date(2004, 3, 14)
-            if d.employeur_siret:
-                assert d.etablissement_id == training["site_id"]
+            if d.employeur_siret and d.employer_contact is None:
+                assert d.etablissement_id == training["site_id"]  # the training's word
+            elif d.employeur_siret:
+                # A contact who is no member of that structure: the dossier asks its
+                # référent (or the CFA) and points at nothing of it meanwhile.
+                assert d.etablissement_id is None
+                assert d.etablissement_demande_id == training["site_id"]
             else:
                 assert d.etablissement_id is None
             emails.add(d.apprenti_email)
@@ -409,7 +414,9 @@ def test_shared_employer_contact_is_invited_once(app, login, training, clean_out
         assert len(users) == 2
         assert [d.employer_contact_id for d in created] == [
             users[hr].id, users[hr].id, users[other].id, users[hr].id]
-        assert all(d.etablissement_id == training["site_id"] for d in created)
+        # They are no members of the structure: every dossier asks it, none points at it.
+        assert all(d.etablissement_id is None and d.etablissement_demande_id ==
+                   training["site_id"] for d in created)
         welcome = db.session.execute(sa.select(OutboxEmail.recipients).where(
             OutboxEmail.subject == "Bienvenue sur Sillon")).scalars().all()
         assert welcome.count(hr) == 1 and welcome.count(other) == 1
@@ -417,8 +424,11 @@ def test_shared_employer_contact_is_invited_once(app, login, training, clean_out
         assert structure.referent_id is None
         members = db.session.execute(sa.select(StructureMembership.user_id).where(
             StructureMembership.structure_id == structure.id)).scalars().all()
-        assert len(members) == len(set(members)) and set(members) <= {users[hr].id,
+        assert len(members) == len(set(members)) and set(members) == {users[hr].id,
                                                                       users[other].id}
+        assert set(db.session.execute(sa.select(StructureMembership.status).where(
+            StructureMembership.structure_id == structure.id)).scalars()) == {
+            StructureMembership.DEMANDE}
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -1088,3 +1098,24 @@ def test_person_created_by_another_door_during_the_confirmation(app, login, trai
     created = _dossiers(app, training)
     with app.app_context():
         assert [db.session.merge(d).apprentice_user.email for d in created] == [person]
+
+
+def test_a_contact_who_belongs_to_the_structure_gets_the_dossier_on_its_establishment(
+        app, login, training, clean_outbox):
+    """The référent of ACME named as contact on an ACME SIRET: the dossier points at it (the
+    rule that keeps an outsider's dossier off a known establishment lets members through)."""
+    from portal.extensions import db
+    from portal.models import Etablissement, Structure, User
+    with app.app_context():
+        referent = db.session.execute(sa.select(User).where(
+            User.email == f"rh@acme.{DOMAIN}")).scalar_one()
+        site = db.session.execute(sa.select(Etablissement).join(Structure).where(
+            Structure.referent_id == referent.id)).scalars().first()
+        siret, site_id = site.siret, site.id
+    client = login(f"resp.info@{DOMAIN}")
+    rows = [["Membre", "Prénom", _mail(training, "membre-acme"), "14/03/2004", siret,
+             f"rh@acme.{DOMAIN}", "01/09/2026", "31/08/2028"]]
+    url, html = _preview(client, training, _csv(rows), "acme.csv")
+    assert _confirm(client, url, html).status_code == 302
+    [dossier] = _dossiers(app, training)
+    assert dossier.etablissement_id == site_id and dossier.etablissement_demande_id is None

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from stdnum import luhn
 
+from portal.accounts import structure_requests as requests_
 from portal.accounts import structures as access
 from portal.extensions import db
 from portal.models import (EMPLOYEUR, Etablissement, Structure, StructureMembership,
@@ -63,11 +64,15 @@ def make_user(app, label: str, *roles: str, first_name: str = "Camille") -> str:
     return email
 
 
-def make_structure(app, referent_email: str | None = None) -> tuple[int, str]:
-    """A structure with one establishment; its référent (approved, both rights) if given."""
+def make_structure(app, referent_email: str | None = None, *,
+                   origine: str = Structure.ORIGINE_SAISIE) -> tuple[int, str]:
+    """A structure with one establishment and no dossier; its référent (approved, both
+    rights) if given. By default a structure new to Sillon (created by a dossier's entry);
+    ``origine=Structure.ORIGINE_CFA`` for one the CFA registered."""
     with app.app_context():
         siret = new_siret()
-        structure = Structure(siren=siret[:9], raison_sociale=f"Test {siret[:9]} SARL")
+        structure = Structure(siren=siret[:9], raison_sociale=f"Test {siret[:9]} SARL",
+                              origine=origine)
         db.session.add(structure)
         db.session.add(Etablissement(structure=structure, siret=siret,
                                      denomination=structure.raison_sociale))
@@ -156,7 +161,9 @@ def join(client, siret):
 
 # --- joining a structure ----------------------------------------------------------------------
 
-def test_first_user_of_a_structure_becomes_referent(app, clean_outbox):
+def test_first_user_of_a_structure_new_to_sillon_becomes_referent(app, clean_outbox):
+    """Created by a dossier's entry, no dossier on it, nobody attached: the first account is
+    its référent at once (the CFA-registered case is in test_structure_referent.py)."""
     structure_id, siret = make_structure(app)
     person = make_user(app, "premier")
     client = client_for(app, person)
@@ -189,7 +196,7 @@ def test_request_is_sent_to_the_referent_then_approved_with_rights(app, smtp, cl
     person = make_user(app, "salarie", first_name="Inès")
     client = client_for(app, person)
     assert join(client, siret).status_code == 302
-    assert "est envoyée à son référent" in flashes(client)
+    assert "est envoyée. Vous serez prévenu·e par e-mail de la réponse" in flashes(client)
     row = membership(app, structure_id, person)
     assert row["status"] == "demande" and not row["contact"]
     mails = mails_to(smtp, referent, "Nouvelle demande d'accès à votre structure")
@@ -485,7 +492,7 @@ def test_cfa_refuses_a_structure_request_with_a_reason(app, smtp, clean_outbox):
     person = make_user(app, "refusee")
     with app.app_context():
         siret = new_siret()
-        request_row = access.request_structure(user_by_email(person), siret, "Fantôme SAS",
+        request_row = requests_.request_structure(user_by_email(person), siret, "Fantôme SAS",
                                                "62.01Z", "1 rue Nulle Part", "75001", "Paris")
         db.session.commit()
         request_id = request_row.id
@@ -507,7 +514,7 @@ def test_cfa_refuses_a_structure_request_with_a_reason(app, smtp, clean_outbox):
                 token_from=queue_url).status_code == 404
     with app.app_context():
         with pytest.raises(access.StructureAccessRefused, match="équipe du CFA"):
-            access.create_from_request(user_by_email("rh@acme.sillon.demo"),
+            requests_.create_from_request(user_by_email("rh@acme.sillon.demo"),
                                        db.session.get(StructureRequest, request_id))
         db.session.rollback()
 
@@ -576,7 +583,7 @@ def test_public_signup_answers_the_same_for_known_and_unknown_addresses(app, smt
     assert mails_to(smtp, known, "Bienvenue sur Sillon") == []
     assert len(mails_to(smtp, known, "[Sillon] Demande d'accès à une structure")) == 1
 
-    # A structure without référent: the new account becomes its référent.
+    # A structure new to Sillon without référent: the new account becomes its référent.
     lone_id, lone_siret = make_structure(app)
     first = f"premier-{uuid.uuid4().hex[:8]}@test.sillon.demo"
     _signup(_anonymous(app), prenom="Eva", nom="Roux", email=first, siret=lone_siret)

@@ -18,7 +18,7 @@ from stdnum import luhn
 
 from portal.extensions import db
 from portal.models import (Contrat, Dossier, DossierHistory, Etablissement, Formation,
-                           MaitreApprentissage, Structure, User)
+                           MaitreApprentissage, Structure, StructureMembership, User)
 from portal.rules.contract import MASTER2_FIELDS
 from portal.dossiers.tabs.employeur import CREATED_ENTRY, SIRET_MESSAGE
 from tests.support.web import csrf_from
@@ -468,7 +468,8 @@ def test_an_unknown_siret_creates_a_pending_establishment_this_dossier_may_compl
                                                                      "Nouvelle Fabrique")
         assert etab.structure.siren == siren and etab.structure.raison_sociale == (
             "Nouvelle Fabrique")
-        assert etab.structure.referent_id is None
+        # The employer who typed it is the first account of this structure new to Sillon.
+        assert etab.structure.referent_id == _user_id(ACME)
         assert etab.opco_code == "OPCO2I" and dossier.employeur_siret == siret
         assert any(h.field == CREATED_ENTRY and h.new_value == siret for h in dossier.history)
     # This dossier created it: it may complete it until the CFA has checked it.
@@ -479,7 +480,9 @@ def test_an_unknown_siret_creates_a_pending_establishment_this_dossier_may_compl
         etab = db.session.execute(sa.select(Etablissement)
                                   .where(Etablissement.siret == siret)).scalar_one()
         assert etab.denomination == "Nouvelle Fabrique SARL"
-    # Another dossier naming the same pending establishment only links to it.
+    # Another dossier naming the same pending establishment, whose employer does not belong to
+    # its structure: not linked to it, nothing of it written; an access request waits for its
+    # référent.
     other = world.dossier(contact=GLOBEX)
     response = _post(login(GLOBEX), other, _valid(world, employeur_siret=siret,
                                                   employeur_denomination="Autre nom"))
@@ -488,28 +491,53 @@ def test_an_unknown_siret_creates_a_pending_establishment_this_dossier_may_compl
         etab = db.session.execute(sa.select(Etablissement)
                                   .where(Etablissement.siret == siret)).scalar_one()
         assert etab.denomination == "Nouvelle Fabrique SARL"
-        assert db.session.get(Dossier, other).etablissement_id == etab.id
+        row = db.session.get(Dossier, other)
+        assert row.etablissement_id == world.etab_id and row.etablissement_demande_id == etab.id
+        assert db.session.execute(sa.select(StructureMembership.status).where(
+            StructureMembership.structure_id == etab.structure_id,
+            StructureMembership.user_id == _user_id(GLOBEX))).scalar_one() == "demande"
 
 
-def test_a_siret_named_elsewhere_shows_only_the_public_data_of_its_establishment(app, login,
-                                                                                 world):
-    """Données de base names another establishment than the linked one: the tab shows what
-    anyone may know of it (as the SIRET look-up does), never its contact or billing data."""
+def _site_of(email):
+    """The first establishment (with billing data) of the structure whose référent is
+    ``email``, outside the test's own."""
+    return db.session.execute(
+        sa.select(Etablissement).join(Structure).join(User, User.id == Structure.referent_id)
+        .where(User.email == email, Etablissement.facturation_email.is_not(None))
+        .order_by(Etablissement.id)).scalars().first()
+
+
+def test_a_siret_named_elsewhere_shows_nothing_of_another_structure(app, login, world):
+    """Données de base names an establishment the dossier does not point at: the tab shows its
+    data only when the dossier's employer belongs to its structure; of another structure's,
+    nothing at all (no name, address, phone, e-mail or billing)."""
     with app.app_context():
-        other = db.session.execute(sa.select(Etablissement).where(
-            Etablissement.facturation_email.is_not(None),
-            Etablissement.id != world.etab_id).order_by(Etablissement.id)).scalars().first()
-        private = [other.telephone, other.email, other.facturation_email]
-        public = other.denomination
+        globex = _site_of(GLOBEX)
+        secrets = [globex.denomination, globex.adresse_voie, globex.telephone, globex.email,
+                   globex.facturation_email, globex.facturation_raison_sociale]
+        globex_siret = globex.siret
+        acme = _site_of(ACME)
+        acme_siret, acme_values = acme.siret, [acme.denomination, acme.telephone,
+                                               acme.facturation_email]
         pk = world.dossier()
         dossier = db.session.get(Dossier, pk)
-        dossier.employeur_siret = other.siret
+        dossier.employeur_siret = globex_siret
         dossier.dispositif = "professionnalisation"   # billing block shown
         db.session.commit()
-    _, page = _page(login(ACME), pk)
-    assert public in html_lib.unescape(page)
-    for value in private:
-        assert value and value not in page
+    client = login(ACME)
+    _, page = _page(client, pk)
+    text = html_lib.unescape(page)
+    assert globex_siret in page                       # what was typed, and nothing more
+    for value in secrets:
+        assert value and value not in text, value
+    # The dossier's employer (ACME's référent) belongs to ACME: its establishment is shown.
+    with app.app_context():
+        db.session.get(Dossier, pk).employeur_siret = acme_siret
+        db.session.commit()
+    _, page = _page(client, pk)
+    text = html_lib.unescape(page)
+    for value in acme_values:
+        assert value and value in text, value
 
 
 def test_demo_dossiers_past_the_entry_have_a_valid_employer_tab(app):

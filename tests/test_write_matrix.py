@@ -296,3 +296,28 @@ def test_base_tab_by_state(app, world, clients, persona, state, expected, monkey
         assert after == before
     else:
         assert after["version"] > before["version"] and after["state"] == state
+
+
+def test_an_advisor_who_also_manages_a_training_gets_only_the_managers_form(app, world):
+    """The form is not chosen by a "main role" that widens: a CFA advisor who also manages a
+    training gets the manager's few fields, never the price or the people."""
+    email = "conseil.responsable@exemple-test.fr"
+    with app.app_context():
+        person = _user(email, "Camille", "Double", ["cfa_conseiller", "formation_responsable"])
+        formation = db.session.get(Dossier, world["own"]).formation
+        formation.responsables.append(person)
+        db.session.commit()
+        fid, pid = formation.id, person.id
+    try:
+        client = app.test_client()
+        assert web_login(client, email).status_code == 302
+        page = client.get(f"/admin/formation/edit/?id={fid}").get_data(as_text=True)
+        assert 'name="lieu"' in page
+        for name in ("prix", "responsables", "conseiller_cfa", "intitule"):
+            assert f'name="{name}"' not in page, name
+    finally:
+        with app.app_context():
+            formation = db.session.get(Formation, fid)
+            formation.responsables = [u for u in formation.responsables if u.id != pid]
+            db.session.delete(db.session.get(User, pid))
+            db.session.commit()

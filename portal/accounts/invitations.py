@@ -14,8 +14,9 @@ from datetime import timedelta
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 
+from portal.accounts import referents
 from portal.extensions import db
-from portal.models import ALTERNANT, EMPLOYEUR, AuthToken, StructureMembership, User, UserRole
+from portal.models import ALTERNANT, EMPLOYEUR, AuthToken, User, UserRole
 from portal.models import people
 from portal.mail.outbox import queue
 
@@ -194,25 +195,13 @@ def send_welcome(user: User, *, invited_by: User | None = None, dossier=None,
           login_link=login_link(user.email))
 
 
-def claim_referent_if_first(structure, user: User) -> bool:
-    """Seed 003: the first employer account of a structure becomes its référent (with an
-    approved membership carrying the employer-contact and beneficiary rights)."""
-    if structure is None or structure.referent is not None:
-        return False
-    structure.referent = user
-    membership = None
-    if user.id is not None and structure.id is not None:
-        membership = db.session.execute(select(StructureMembership).where(
-            StructureMembership.structure_id == structure.id,
-            StructureMembership.user_id == user.id)).scalar_one_or_none()
-    if membership is None:
-        membership = StructureMembership(structure=structure, user=user)
-        db.session.add(membership)
-    membership.status = StructureMembership.APPROUVE
-    membership.droit_contact_employeur = True
-    membership.droit_beneficiaire = True
-    membership.decided_at = now()
-    return True
+def claim_referent_if_first(structure, user: User, *, dossiers=()) -> bool:
+    """Seed 003, as Sillon reads it (portal.accounts.referents): the first account of a
+    structure new to Sillon becomes its référent; on any other structure without référent
+    the claim waits in the CFA's approval queue. ``dossiers``: those being set up in this
+    transaction (they do not make the structure known). True when ``user`` became référent."""
+    return referents.claim_first_referent(structure, user,
+                                          dossiers=dossiers) == referents.REFERENT
 
 
 PEOPLE_FIELDS = ("apprenti_email", "employeur_contact_email")
@@ -245,5 +234,5 @@ def link_dossier_people(dossier, *, by: User | None,
             dossier.employer_contact = invitation.user
             done.append(invitation)
             structure = dossier.etablissement.structure if dossier.etablissement else None
-            claim_referent_if_first(structure, invitation.user)
+            claim_referent_if_first(structure, invitation.user, dossiers=(dossier,))
     return done

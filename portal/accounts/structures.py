@@ -1,6 +1,7 @@
 """Structures and their référent (seed 003, SPEC §4): joining a structure, the référent's
-decisions and rights, handing the référent role over, and structures requested by employers
-then created by CFA staff.
+decisions and rights, handing the référent role over. The first référent of a structure is
+ruled in portal.accounts.referents; structures unknown to Sillon, requested then created by
+the CFA, in portal.accounts.structure_requests.
 
 Pure database logic: no Flask request object. Every function takes the acting person first
 and raises StructureAccessRefused (a French message) when they may not act. Nothing here
@@ -9,39 +10,24 @@ and only if that transaction commits.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
 from portal import policy
-from portal.accounts.invitations import base_url, claim_referent_if_first, now
+from portal.accounts.referents import (MY_STRUCTURE_PATH, REQUEST_QUEUE_PATH,  # noqa: F401
+                                       StructureAccessRefused, first_account_becomes_referent,
+                                       grant, link, mail_access_request, make_referent,
+                                       membership_of)
 from portal.extensions import db
-from portal.models import (CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPLOYEUR, Dossier, Etablissement,
-                           Structure, StructureMembership, StructureRequest, User, UserRole)
+from portal.models import (CFA_ROLES, EMPLOYEUR, Dossier, Etablissement, Structure,
+                           StructureMembership, User)
+from portal.models.people import utcnow as now
 from portal.mail.outbox import queue
-from portal.rules.identifiers import (clean_digits, is_valid_postal_code, is_valid_siret,
-                                      normalise_naf)
+from portal.rules.identifiers import clean_digits, is_valid_siret
 
-# Pages the e-mails point to (admin_views/structure_access.py).
-MY_STRUCTURE_PATH = "/admin/ma-structure/"
-REQUEST_QUEUE_PATH = "/admin/demandes-structures/"
-
-REQUEST_FIELDS = ("siret", "raison_sociale", "naf", "adresse", "code_postal", "commune")
-
-
-class StructureAccessRefused(Exception):
-    """The person may not do this; str(exc) is the French explanation."""
-
-
-class StructureRequestInvalid(StructureAccessRefused):
-    """Some fields of a structure request are not valid: ``errors`` maps field → message."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = dict(errors)
-        super().__init__("Corrigez les champs signalés : "
-                         + " ".join(self.errors.values()))
+ALREADY_DECIDED = "Cette demande a déjà été traitée."
 
 
 @dataclass
@@ -53,11 +39,11 @@ class AccessResult:
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def _link(path: str) -> str:
-    return f"{base_url()}{path}"
+def base_url() -> str:
+    return link("")
 
 
-def _is_staff(user: User | None) -> bool:
+def is_staff(user: User | None) -> bool:
     return user is not None and user.active and user.has_role(*CFA_ROLES)
 
 
@@ -66,17 +52,6 @@ def _check_manager(user: User, structure: Structure) -> None:
         raise StructureAccessRefused(
             "Seul le référent de la structure peut traiter ses demandes de création de compte "
             "et attribuer les droits.")
-
-
-def _check_staff(user: User) -> None:
-    if not _is_staff(user):
-        raise StructureAccessRefused(
-            "Seule l'équipe du CFA traite les demandes de création de structure.")
-
-
-def _grant(user: User, role: str) -> None:
-    if role not in user.role_codes:
-        user.roles.append(UserRole(role=role))
 
 
 def still_employer(user: User) -> bool:
@@ -98,17 +73,10 @@ def sync_employer_role(user: User) -> None:
     """Give or take the employer role so that it matches still_employer()."""
     db.session.flush()
     if still_employer(user):
-        _grant(user, EMPLOYEUR)
+        grant(user, EMPLOYEUR)
     else:
         for role in [r for r in user.roles if r.role == EMPLOYEUR]:
             user.roles.remove(role)
-
-
-def staff_recipients() -> list[User]:
-    return list(db.session.execute(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role.in_((CFA_ADMIN, CFA_CONSEILLER)), User.active.is_(True))
-        .order_by(User.id)).scalars().unique())
 
 
 def find_structure_by_siret(siret: str | None) -> Structure | None:
@@ -122,12 +90,6 @@ def find_structure_by_siret(siret: str | None) -> Structure | None:
         return etablissement.structure
     return db.session.execute(
         select(Structure).where(Structure.siren == siret[:9])).scalar_one_or_none()
-
-
-def membership_of(structure: Structure, user: User) -> StructureMembership | None:
-    return db.session.execute(select(StructureMembership).where(
-        StructureMembership.structure_id == structure.id,
-        StructureMembership.user_id == user.id)).scalar_one_or_none()
 
 
 def siret_problem(siret: str | None) -> str | None:
@@ -147,8 +109,9 @@ def siret_problem(siret: str | None) -> str | None:
 
 def request_access(user: User, siret: str) -> AccessResult:
     """``user`` asks to join the structure owning ``siret`` (found by its SIREN when that exact
-    establishment is not registered). A structure without référent makes them its référent;
-    otherwise the référent is asked by e-mail."""
+    establishment is not registered). The first account of a structure new to Sillon becomes
+    its référent (portal.accounts.referents); otherwise the request waits for the référent, or
+    for the CFA when the structure has none (or none active), who are told by e-mail."""
     problem = siret_problem(siret)
     if problem:
         raise StructureAccessRefused(problem)
@@ -162,10 +125,14 @@ def request_access(user: User, siret: str) -> AccessResult:
     if structure.referent_id == user.id:
         raise StructureAccessRefused(
             f"Vous êtes déjà le référent de la structure {structure.raison_sociale}.")
-    if claim_referent_if_first(structure, user):
-        _grant(user, EMPLOYEUR)
-        db.session.flush()
-        return AccessResult(membership_of(structure, user), became_referent=True)
+    if first_account_becomes_referent(structure, user):
+        try:
+            membership = make_referent(structure, user)
+        except StructureAccessRefused:
+            db.session.refresh(structure)  # it got a référent meanwhile: ask them, below
+        else:
+            db.session.flush()
+            return AccessResult(membership, became_referent=True)
     membership = membership_of(structure, user)
     if membership is not None:
         if membership.status == StructureMembership.DEMANDE:
@@ -187,37 +154,53 @@ def request_access(user: User, siret: str) -> AccessResult:
                                          requested_at=now())
         db.session.add(membership)
     db.session.flush()
-    referent = structure.referent
-    recipients = ([referent] if referent is not None and referent.active
-                  else staff_recipients())
-    for person in recipients:
-        queue(person.email, "structure_demande_acces",
-              "Nouvelle demande d'accès à votre structure", recipient=person,
-              requester=user, structure=structure, page_link=_link(
-                  MY_STRUCTURE_PATH if person is referent else REQUEST_QUEUE_PATH),
-              for_referent=person is referent)
+    mail_access_request(structure, user)
     return AccessResult(membership)
+
+
+def _take_pending(membership: StructureMembership, status: str, by: User) -> None:
+    """Move the request out of "demande" in one conditional UPDATE: of two decisions at once,
+    the second is told it was already handled."""
+    db.session.flush()
+    taken = db.session.execute(
+        update(StructureMembership)
+        .where(StructureMembership.id == membership.id,
+               StructureMembership.status == StructureMembership.DEMANDE)
+        .values(status=status, decided_at=now(), decided_by_id=by.id)
+        .execution_options(synchronize_session=False)).rowcount
+    if taken != 1:
+        raise StructureAccessRefused(ALREADY_DECIDED)
+    db.session.refresh(membership)
 
 
 def decide(referent: User, membership: StructureMembership, approve: bool, *,
            contact_employeur: bool = False, beneficiaire: bool = True) -> StructureMembership:
-    """The référent (or CFA staff) approves, with rights, or refuses a pending request."""
+    """The référent (or CFA staff) approves, with rights, or refuses a pending request. On a
+    structure without référent (CFA staff only), approving makes the person its référent,
+    with both rights: the CFA's approval of a first référent."""
     structure = membership.structure
     _check_manager(referent, structure)
     if membership.status != StructureMembership.DEMANDE:
-        raise StructureAccessRefused("Cette demande a déjà été traitée.")
-    membership.decided_at = now()
-    membership.decided_by = referent
+        raise StructureAccessRefused(ALREADY_DECIDED)
+    first_referent = approve and structure.referent_id is None
+    _take_pending(membership, StructureMembership.APPROUVE if approve
+                  else StructureMembership.REFUSE, referent)
     requester = membership.user
-    if approve:
-        membership.status = StructureMembership.APPROUVE
+    if first_referent:
+        if not requester.active:
+            raise StructureAccessRefused(
+                "Le compte de cette personne est désactivé : elle ne peut pas devenir "
+                "référent de la structure.")
+        make_referent(structure, requester, by=referent)
+        subject = (f"Vous êtes désormais référent de la structure "
+                   f"{structure.raison_sociale}")
+    elif approve:
         membership.droit_contact_employeur = bool(contact_employeur)
         membership.droit_beneficiaire = bool(beneficiaire)
         if contact_employeur:
-            _grant(requester, EMPLOYEUR)
+            grant(requester, EMPLOYEUR)
         subject = "Votre demande d'accès a été acceptée"
     else:
-        membership.status = StructureMembership.REFUSE
         membership.droit_contact_employeur = False
         membership.droit_beneficiaire = False
         subject = "Votre demande d'accès a été refusée"
@@ -225,7 +208,8 @@ def decide(referent: User, membership: StructureMembership, approve: bool, *,
     if requester.active:
         queue(requester.email, "structure_decision", subject, recipient=requester,
               structure=structure, membership=membership, approved=bool(approve),
-              decided_by=referent, page_link=_link(MY_STRUCTURE_PATH))
+              became_referent=first_referent, decided_by=referent,
+              page_link=link(MY_STRUCTURE_PATH))
     return membership
 
 
@@ -261,7 +245,7 @@ def hand_over(referent: User, structure: Structure, new_user: User) -> Structure
     previous = structure.referent
     structure.referent = new_user
     target.droit_contact_employeur = True
-    _grant(new_user, EMPLOYEUR)
+    grant(new_user, EMPLOYEUR)
     if previous is not None:
         # The former référent stays an approved member with the employer right.
         old = membership_of(structure, previous)
@@ -271,174 +255,13 @@ def hand_over(referent: User, structure: Structure, new_user: User) -> Structure
         old.status = StructureMembership.APPROUVE
         old.droit_contact_employeur = True
         old.decided_at = old.decided_at or now()
-        _grant(previous, EMPLOYEUR)
+        grant(previous, EMPLOYEUR)
     db.session.flush()
     queue(new_user.email, "structure_referent",
           f"Vous êtes désormais référent de la structure {structure.raison_sociale}",
           recipient=new_user, structure=structure, previous=previous, by=referent,
-          page_link=_link(MY_STRUCTURE_PATH))
+          page_link=link(MY_STRUCTURE_PATH))
     return structure
-
-
-# --- structures unknown to Sillon -------------------------------------------------------------
-
-def check_request_fields(siret, raison_sociale, naf, adresse, code_postal,
-                         commune) -> dict[str, str]:
-    """Cleaned values of a structure request; raises StructureRequestInvalid listing the French
-    message of every wrong field."""
-    errors: dict[str, str] = {}
-    values = {
-        "siret": clean_digits(siret),
-        "raison_sociale": " ".join((raison_sociale or "").split()),
-        "naf": normalise_naf(naf) if (naf or "").strip() else "",
-        "adresse": " ".join((adresse or "").split()),
-        "code_postal": (code_postal or "").strip(),
-        "commune": " ".join((commune or "").split()),
-    }
-    problem = siret_problem(siret)
-    if problem:
-        errors["siret"] = problem
-    if not values["raison_sociale"]:
-        errors["raison_sociale"] = "Saisissez la raison sociale de la structure."
-    elif len(values["raison_sociale"]) > 200:
-        errors["raison_sociale"] = "La raison sociale ne peut pas dépasser 200 caractères."
-    if not (naf or "").strip():
-        errors["naf"] = "Saisissez le code APE/NAF de la structure (par exemple 62.01Z)."
-    elif values["naf"] is None:
-        errors["naf"] = ("Le code APE/NAF se compose de 4 chiffres et d'une lettre, par exemple "
-                         "62.01Z ou 6201Z.")
-    if not values["adresse"]:
-        errors["adresse"] = "Saisissez l'adresse de l'établissement (numéro et voie)."
-    elif len(values["adresse"]) > 300:
-        errors["adresse"] = "L'adresse ne peut pas dépasser 300 caractères."
-    if not values["code_postal"]:
-        errors["code_postal"] = "Saisissez le code postal."
-    elif not is_valid_postal_code(values["code_postal"]):
-        errors["code_postal"] = ("Le code postal doit compter 5 chiffres et correspondre à un "
-                                 "département français.")
-    if not values["commune"]:
-        errors["commune"] = "Saisissez la commune."
-    elif len(values["commune"]) > 100:
-        errors["commune"] = "La commune ne peut pas dépasser 100 caractères."
-    if errors:
-        raise StructureRequestInvalid(errors)
-    return values
-
-
-def _siren_taken(siret: str) -> bool:
-    return db.session.execute(select(Structure.id).where(
-        Structure.siren == siret[:9])).first() is not None
-
-
-def request_structure(user: User, siret, raison_sociale, naf, adresse, code_postal,
-                      commune) -> StructureRequest:
-    """A structure unknown to Sillon is requested; CFA staff are told by e-mail."""
-    if user is None or not user.active:
-        raise StructureAccessRefused("Ce compte n'est pas actif.")
-    values = check_request_fields(siret, raison_sociale, naf, adresse, code_postal, commune)
-    if _siren_taken(values["siret"]):
-        raise StructureAccessRefused(
-            "Cette structure est déjà enregistrée sur Sillon : demandez à la rejoindre avec son "
-            "SIRET (« Rejoindre une structure »).")
-    pending = db.session.execute(select(StructureRequest.id).where(
-        StructureRequest.siret == values["siret"],
-        StructureRequest.requested_by_id == user.id,
-        StructureRequest.status == StructureRequest.EN_ATTENTE)).first()
-    if pending is not None:
-        raise StructureAccessRefused(
-            "Vous avez déjà demandé la création de cette structure : l'équipe du CFA la traite "
-            "et vous prévient par e-mail.")
-    request = StructureRequest(requested_by=user, status=StructureRequest.EN_ATTENTE,
-                               created_at=now(), **values)
-    db.session.add(request)
-    db.session.flush()
-    for person in staff_recipients():
-        queue(person.email, "structure_demande_creation",
-              "[Sillon] Demande de création de structure", recipient=person, request=request,
-              requester=user, page_link=_link(REQUEST_QUEUE_PATH))
-    return request
-
-
-_NUMBER = re.compile(r"^(\d{1,4}(?:\s?(?:bis|ter|quater|[A-Za-z]))?)\b[\s,]+(.+)$",
-                     re.IGNORECASE)
-
-
-def split_address(adresse: str) -> tuple[str | None, str]:
-    """'45 bis, rue de l'Industrie' → ('45 bis', "rue de l'Industrie")."""
-    match = _NUMBER.match(adresse or "")
-    if match:
-        return match[1], match[2].strip()
-    return None, adresse
-
-
-def _check_pending(request: StructureRequest) -> None:
-    if request.status != StructureRequest.EN_ATTENTE:
-        raise StructureAccessRefused("Cette demande de création de structure a déjà été traitée.")
-
-
-def create_from_request(staff: User, request: StructureRequest, **corrections) -> Structure:
-    """CFA staff create the requested structure (values corrected if need be); the requester
-    becomes its référent and is told by e-mail."""
-    _check_staff(staff)
-    _check_pending(request)
-    unknown = set(corrections) - set(REQUEST_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown fields: {sorted(unknown)}")
-    merged = {name: getattr(request, name) for name in REQUEST_FIELDS}
-    merged.update({k: v for k, v in corrections.items() if v is not None})
-    values = check_request_fields(**merged)
-    siret = values["siret"]
-    if db.session.execute(select(Etablissement.id).where(
-            Etablissement.siret == siret)).first() or _siren_taken(siret):
-        raise StructureAccessRefused(
-            "Une structure avec ce SIREN existe déjà sur Sillon : refusez la demande en "
-            "invitant la personne à rejoindre cette structure avec son SIRET.")
-    numero, voie = split_address(values["adresse"])
-    structure = Structure(siren=siret[:9], raison_sociale=values["raison_sociale"])
-    etablissement = Etablissement(structure=structure, siret=siret,
-                                  denomination=values["raison_sociale"], naf=values["naf"],
-                                  adresse_numero=numero, adresse_voie=voie,
-                                  code_postal=values["code_postal"], commune=values["commune"],
-                                  en_attente=False)
-    db.session.add_all([structure, etablissement])
-    for name, value in values.items():
-        setattr(request, name, value)
-    request.status = StructureRequest.CREEE
-    request.handled_by = staff
-    request.handled_at = now()
-    db.session.flush()
-    request.etablissement_id = etablissement.id
-    requester = request.requested_by
-    claim_referent_if_first(structure, requester)
-    _grant(requester, EMPLOYEUR)
-    db.session.flush()
-    if requester.active:
-        queue(requester.email, "structure_creee", "Votre structure est enregistrée sur Sillon",
-              recipient=requester, structure=structure, etablissement=etablissement,
-              page_link=_link(MY_STRUCTURE_PATH))
-    return structure
-
-
-def refuse_request(staff: User, request: StructureRequest, reason: str) -> StructureRequest:
-    """CFA staff refuse a structure request; the requester gets the reason by e-mail."""
-    _check_staff(staff)
-    _check_pending(request)
-    reason = (reason or "").strip()
-    if not reason:
-        raise StructureAccessRefused("Indiquez le motif du refus : il est envoyé au demandeur.")
-    if len(reason) > 2000:
-        raise StructureAccessRefused("Le motif du refus ne peut pas dépasser 2 000 caractères.")
-    request.status = StructureRequest.REFUSEE
-    request.motif_refus = reason
-    request.handled_by = staff
-    request.handled_at = now()
-    db.session.flush()
-    requester = request.requested_by
-    if requester.active:
-        queue(requester.email, "structure_creation_refusee",
-              "Votre demande de création de structure a été refusée", recipient=requester,
-              request=request, reason=reason, page_link=_link(MY_STRUCTURE_PATH))
-    return request
 
 
 # --- what the pages show ----------------------------------------------------------------------
@@ -465,9 +288,3 @@ def orphan_access_requests() -> list[StructureMembership]:
         .where(StructureMembership.status == StructureMembership.DEMANDE,
                (Structure.referent_id.is_(None)) | (referent.active.is_(False)))
         .order_by(StructureMembership.requested_at)).scalars())
-
-
-def requests_of(user: User) -> list[StructureRequest]:
-    return list(db.session.execute(
-        select(StructureRequest).where(StructureRequest.requested_by_id == user.id)
-        .order_by(StructureRequest.created_at.desc())).scalars())

@@ -1,44 +1,192 @@
 """Uploaded files: checked by content (PDF only, at most 10 MB), stored with their sha256,
-uploader and time, earlier versions kept; the signed returns move the dossier along."""
+uploader and time, earlier versions kept. Returning the signed documents of a dossier is a
+change of the dossier: portal/dossiers/service.py upload_signed."""
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 
 from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
 from ..extensions import db
-from ..models import Document, DossierHistory
-from ..models.documents import DOCUMENT_KINDS
+from ..models import Document
 
 MAX_BYTES = 10 * 1024 * 1024
 SIGNED_KINDS = ("cerfa_signe", "convention_signee")
-UPLOAD_STATES = ("economie_validee", "documents_retournes")
 
 
 class UploadRefused(Exception):
     """A refused upload; the message is French, for the user."""
 
 
+# --- the content check of an uploaded PDF -------------------------------------------------------
+# A PDF is accepted when it is one PDF and nothing else: "%PDF-" at byte 0, nothing after its
+# last "%%EOF" but blanks, its startxref pointing at its cross-reference and every entry of it
+# at its object, a strict parse (pypdf strict=True) that finds at least one page, no markup of
+# a web page outside its streams (a polyglot an HTML parser would also read), not encrypted
+# (its objects could not be checked), and no active content: JavaScript, launch actions,
+# embedded files. Every object of the cross-reference is
+# looked at, those packed in object streams included; names are compared as decoded (pypdf
+# reads "/J#61vaScript" as "/JavaScript").
+
+_REDO = ("Enregistrez ou imprimez le document au format PDF (ou numérisez-le), puis déposez ce "
+         "fichier.")
+NOT_PDF = "Ce fichier n'est pas un PDF : déposez le document au format PDF."
+NOT_AT_START = ("Ce fichier ne commence pas par l'en-tête d'un PDF : il contient autre chose "
+                "(par exemple une page web) avant le document. " + _REDO)
+MARKUP = ("Ce PDF contient le code d'une page web (HTML ou script) : il n'est pas accepté. "
+          + _REDO)
+TRAILING = ("Ce PDF est incomplet, ou d'autres données suivent sa fin (%%EOF) : il n'est pas "
+            "accepté. " + _REDO)
+BROKEN = "Ce PDF est illisible ou endommagé. " + _REDO
+ENCRYPTED = ("Ce PDF est protégé par un mot de passe ou chiffré : son contenu ne peut pas être "
+             "vérifié. Déposez une version non protégée.")
+NO_PAGE = "Ce PDF ne contient aucune page."
+JAVASCRIPT = ("Ce PDF contient du JavaScript (du code exécuté à l'ouverture ou par un "
+              "formulaire) : il n'est pas accepté. " + _REDO)
+LAUNCH = ("Ce PDF contient une action qui lance un programme ou ouvre un autre fichier : il "
+          "n'est pas accepté. " + _REDO)
+EMBEDDED = ("Ce PDF contient des fichiers joints : il n'est pas accepté. Déposez le document "
+            "seul, sans pièce jointe.")
+
+_HEADER = re.compile(rb"%PDF-[12]\.\d")
+_TAIL = re.compile(rb"startxref[ \t\r\n\f]+(\d+)[ \t\r\n\f]+%%EOF[ \t\r\n\f\x00]*\Z")
+_XREF_AT = re.compile(rb"(?:xref|\d+[ \t\r\n\f]+\d+[ \t\r\n\f]+obj)\b")
+# Tags that open a web page or run a script. None is a PDF hex string (<...> of hex digits).
+_MARKUP = re.compile(rb"<[ \t\r\n\f]*/?[ \t\r\n\f]*(?:!doctype|html|head|body|script|iframe|"
+                     rb"object|embed|svg|meta|style|form|img|link)\b", re.IGNORECASE)
+_STREAM_START = re.compile(rb"(?<![A-Za-z0-9])stream(?:\r\n|\n|\r)")
+
+# Active content: (what the key or the value names, the refusal).
+_ACTIVE_KEYS = {"/JS": JAVASCRIPT, "/JavaScript": JAVASCRIPT, "/XFA": JAVASCRIPT,
+                "/EmbeddedFiles": EMBEDDED, "/EF": EMBEDDED, "/RichMediaContent": EMBEDDED}
+_ACTIVE_VALUES = {("/S", "/JavaScript"): JAVASCRIPT, ("/S", "/Launch"): LAUNCH,
+                  ("/S", "/GoToE"): EMBEDDED, ("/S", "/ImportData"): LAUNCH,
+                  ("/Type", "/EmbeddedFile"): EMBEDDED, ("/Subtype", "/FileAttachment"): EMBEDDED,
+                  ("/Subtype", "/RichMedia"): EMBEDDED}
+
+
+def _outside_streams(data: bytes) -> bytes:
+    """The bytes of the file outside the data of its streams (a stream holds compressed or
+    binary data where any sequence of bytes may occur)."""
+    parts, pos = [], 0
+    while True:
+        match = _STREAM_START.search(data, pos)
+        if match is None:
+            parts.append(data[pos:])
+            return b" ".join(parts)
+        end = data.find(b"endstream", match.end())
+        if end < 0:  # never closed: the rest is looked at as it is
+            parts.append(data[pos:])
+            return b" ".join(parts)
+        parts.append(data[pos:match.start()])
+        pos = end + len(b"endstream")
+
+
+def _structure_problem(data: bytes) -> str | None:
+    if not data.startswith(b"%PDF-"):
+        return NOT_AT_START if b"%PDF-" in data[:64 * 1024] else NOT_PDF
+    if not _HEADER.match(data):
+        return NOT_PDF
+    tail = _TAIL.search(data[-2048:])
+    if tail is None:
+        return TRAILING
+    offset = int(tail.group(1))
+    if not 0 < offset < len(data) or not _XREF_AT.match(data, offset):
+        return BROKEN
+    if _MARKUP.search(_outside_streams(data)):
+        return MARKUP
+    return None
+
+
+def _active_problem(value, depth: int = 0) -> str | None:
+    """JavaScript, a launch action or an embedded file in this object or the direct objects it
+    holds (indirect ones are looked at on their own, from the cross-reference)."""
+    from pypdf.generic import (ArrayObject, DictionaryObject, IndirectObject, NameObject,
+                               TextStringObject)
+    if depth > 64 or isinstance(value, IndirectObject):
+        return None
+    if isinstance(value, ArrayObject):
+        for item in value:
+            problem = _active_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    if not isinstance(value, DictionaryObject):
+        return None
+    for key, item in value.items():
+        if key in _ACTIVE_KEYS:
+            return _ACTIVE_KEYS[key]
+        if isinstance(item, NameObject) and (key, item) in _ACTIVE_VALUES:
+            return _ACTIVE_VALUES[(key, item)]
+        if key == "/URI" and isinstance(item, (bytes, TextStringObject)) and \
+                _is_script_uri(item):
+            return JAVASCRIPT
+        problem = _active_problem(item, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+def _is_script_uri(value) -> bool:
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    text = "".join(text.split()).lower()
+    return text.startswith(("javascript:", "vbscript:", "data:text/html"))
+
+
+_OBJECT_AT = re.compile(rb"[ \t\r\n\f\x00]*(\d+)[ \t\r\n\f]+(\d+)[ \t\r\n\f]+obj\b")
+
+
+def _xref_exact(data: bytes, reader) -> bool:
+    """Each object of the cross-reference is where it says (a lenient reader would search the
+    file for it, and find what a polyglot put there)."""
+    for gen, entries in reader.xref.items():
+        for num, offset in entries.items():
+            found = _OBJECT_AT.match(data, offset) if 0 < offset < len(data) else None
+            if found is None or (int(found.group(1)), int(found.group(2))) != (num, gen):
+                return False
+    return True
+
+
+def _objects(reader):
+    """Every object of the cross-reference, those packed in object streams included."""
+    from pypdf.generic import IndirectObject
+    yield reader.trailer
+    numbers = {(num, gen) for gen, entries in reader.xref.items() for num in entries}
+    numbers |= {(num, 0) for num in reader.xref_objStm}
+    for num, gen in sorted(numbers):
+        yield reader.get_object(IndirectObject(num, gen, reader))
+
+
 def check_pdf(data: bytes) -> None:
-    """A real PDF of at most 10 MB, whatever its name says."""
+    """One real PDF of at most 10 MB, whatever its name says, and nothing else (see above).
+    Raises UploadRefused with the French reason."""
     if not data:
         raise UploadRefused("Le fichier est vide.")
     if len(data) > MAX_BYTES:
         raise UploadRefused("Le fichier dépasse 10 Mo.")
-    if not data.lstrip()[:5] == b"%PDF-":
-        raise UploadRefused("Ce fichier n'est pas un PDF : déposez le document signé au format "
-                            "PDF.")
+    problem = _structure_problem(data)
+    if problem:
+        raise UploadRefused(problem)
     from pypdf import PdfReader
     try:
-        reader = PdfReader(io.BytesIO(data))
+        reader = PdfReader(io.BytesIO(data), strict=True)
+        if not _xref_exact(data, reader):
+            raise UploadRefused(BROKEN)
+        if reader.is_encrypted:
+            raise UploadRefused(ENCRYPTED)
         if len(reader.pages) < 1:
-            raise UploadRefused("Ce PDF ne contient aucune page.")
+            raise UploadRefused(NO_PAGE)
+        for obj in _objects(reader):
+            problem = _active_problem(obj)
+            if problem:
+                raise UploadRefused(problem)
     except UploadRefused:
         raise
     except Exception:  # noqa: BLE001 - any parsing failure means "not a usable PDF"
-        raise UploadRefused("Ce PDF est illisible ou endommagé.") from None
+        raise UploadRefused(BROKEN) from None
 
 
 def safe_name(filename: str | None, kind: str, dossier_id: int | None) -> str:
@@ -69,35 +217,3 @@ def latest(dossier, kind: str) -> Document | None:
     return db.session.scalars(select(Document).where(Document.dossier_id == dossier.id,
                                                      Document.kind == kind)
                               .order_by(Document.version.desc()).limit(1)).first()
-
-
-def upload_signed(dossier, kind: str, data: bytes, filename: str | None, user) -> Document:
-    """The employer returns a signed CERFA or convention. When both are in, the dossier moves
-    to documents_retournes (history + e-mail to the CFA), in the same transaction."""
-    from portal.mail import messages as mails
-    from portal.dossiers import workflow
-    from portal.dossiers.locking import transition_scope
-    from ..policy import roles_on_dossier
-    if kind not in SIGNED_KINDS:
-        raise UploadRefused("Type de document inconnu.")
-    if "employeur" not in roles_on_dossier(user, dossier):
-        raise UploadRefused("Seul l'employeur du dossier dépose les documents signés.")
-    if dossier.state not in UPLOAD_STATES:
-        raise UploadRefused(
-            "Les documents signés se déposent une fois les éléments économiques validés par le "
-            f"CFA (état actuel : « {workflow.state_label(dossier.state)} »).")
-    check_pdf(data)
-    document = store(data, kind=kind, filename=safe_name(filename, kind, dossier.id), user=user,
-                     dossier=dossier)
-    db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="document",
-                                  comment=f"{DOCUMENT_KINDS[kind]} déposé ({document.filename}, "
-                                          f"version {document.version})"))
-    db.session.flush()
-    if dossier.state == "economie_validee" and all(latest(dossier, k) for k in SIGNED_KINDS):
-        with transition_scope(db.session):
-            db.session.add(DossierHistory(dossier=dossier, user_id=user.id, kind="transition",
-                                          from_state=dossier.state,
-                                          to_state="documents_retournes"))
-            dossier.state = "documents_retournes"
-            mails.to_cfa_documents(dossier, user=user, comment=None)
-    return document

@@ -1,73 +1,81 @@
 """"J'ai trouvé un employeur" (seed 002): the apprentice gives the establishment's SIRET and the
-employer contact's e-mail; the establishment is found (or created, pending the CFA's check, from
-the SIRET) and the contact is invited to the dossier. No commit here."""
+employer contact's e-mail; the contact is invited to the dossier, and the dossier points at the
+establishment as portal.dossiers.establishments rules it, the "employer" being the contact:
+
+- an unknown SIRET creates the establishment, pending the CFA's check;
+- a known establishment of a structure the contact belongs to is pointed at;
+- a known establishment of another structure is not: an access request in the contact's name
+  goes to its référent (or to the CFA), and nothing of it is shown until it is accepted.
+
+The change goes through the one write path (portal.dossiers.service.apply_changes, door
+"employer_found"), which checks the right (portal.policy.employer_found_refusal), writes the
+history and commits.
+"""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from portal.accounts import invitations as accounts
-from portal.extensions import db
-from portal.models import DossierHistory, Etablissement, Structure
+from portal.dossiers import establishments, service
 from portal.rules.identifiers import clean_digits, is_valid_siret
 
 SIRET_INVALID = ("Ce numéro SIRET n'est pas valide : 14 chiffres dont le dernier est une clé de "
                  "contrôle (il figure sur la fiche de paie ou l'avis de situation Sirene).")
+OWN_ADDRESS = ("Indiquez l'e-mail du contact chez l'employeur (la personne des ressources "
+               "humaines en général), pas le vôtre.")
+INACTIVE_CONTACT = ("Le compte de ce contact est désactivé : il ne peut pas être rattaché à "
+                    "l'établissement. Indiquez un autre contact, ou contactez votre formation.")
 
 
 class EmployerLinkError(ValueError):
-    """A French message about one field (``field``)."""
+    """A French message about one field (``field``: "siret" or "email")."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
 
 
-def find_or_create_etablissement(siret: str, *, by) -> tuple[Etablissement, bool]:
-    """The establishment with this SIRET; unknown, it is created pending the CFA's check, named
-    from the public company directory when it is enabled and answers."""
-    etab = db.session.execute(
-        select(Etablissement).where(Etablissement.siret == siret)).scalar_one_or_none()
-    if etab is not None:
-        return etab, False
-    from portal.services.company_directory import lookup_from_config
-    record = lookup_from_config(siret)
-    name = getattr(record, "denomination", None) or f"Établissement {siret}"
-    structure = db.session.execute(
-        select(Structure).where(Structure.siren == siret[:9])).scalar_one_or_none()
-    if structure is None:
-        structure = Structure(siren=siret[:9], raison_sociale=name)
-        db.session.add(structure)
-    etab = Etablissement(structure=structure, siret=siret, denomination=name, en_attente=True)
-    for attr in ("naf", "code_postal", "commune", "adresse_numero", "adresse_voie"):
-        value = getattr(record, attr, None)
-        if value:
-            setattr(etab, attr, value)
-    db.session.add(etab)
-    return etab, True
-
-
-def attach_employer(dossier, siret: str, contact_email: str, *, by) -> accounts.Invitation:
+def attach_employer(dossier, siret: str, contact_email: str, *, by,
+                    commit: bool = True) -> accounts.Invitation:
+    """Name the employer of ``dossier`` for its apprentice ``by``. Returns the contact's
+    invitation. Raises EmployerLinkError (nothing written: the caller rolls back)."""
     siret = clean_digits(siret)
     if not is_valid_siret(siret):
         raise EmployerLinkError("siret", SIRET_INVALID)
     contact_email = accounts.normalize_email(contact_email)
     if dossier.apprenti_email and contact_email == accounts.normalize_email(dossier.apprenti_email):
-        raise EmployerLinkError("email", "Indiquez l'e-mail du contact chez l'employeur (la "
-                                         "personne des ressources humaines en général), pas le "
-                                         "vôtre.")
-    etab, created = find_or_create_etablissement(siret, by=by)
-    old_siret = dossier.employeur_siret
-    dossier.employeur_siret = siret
-    dossier.etablissement = etab
-    dossier.employeur_contact_email = contact_email
-    db.session.add(DossierHistory(
-        dossier=dossier, user_id=getattr(by, "id", None), kind="field",
-        field="J'ai trouvé un employeur – SIRET", old_value=old_siret, new_value=siret,
-        comment=(f"{etab.denomination}, en attente de vérification par le CFA" if created
-                 else etab.denomination)))
-    db.session.add(DossierHistory(
-        dossier=dossier, user_id=getattr(by, "id", None), kind="field",
-        field="J'ai trouvé un employeur – contact employeur", new_value=contact_email))
-    invitations = accounts.link_dossier_people(dossier, by=by,
-                                               fields=("employeur_contact_email",))
-    return invitations[0]
+        raise EmployerLinkError("email", OWN_ADDRESS)
+    done: dict = {}
+    notes: dict[str, str] = {}
+
+    def store(dossier, changes, user):
+        dossier.employeur_siret = siret
+        dossier.employeur_contact_email = contact_email
+        # The contact first (invited, or their account linked): their membership decides, and
+        # they are the first account of a structure this door creates.
+        done["invitations"] = accounts.link_dossier_people(
+            dossier, by=user, fields=("employeur_contact_email",))
+        contact = dossier.employer_contact
+        if contact is not None and not contact.active and establishments.find(siret):
+            raise EmployerLinkError("email", INACTIVE_CONTACT)
+        result = establishments.link_establishment(dossier, siret, by=user, contact=contact)
+        if result.requested is not None:
+            comment = ("établissement d'une autre structure : demande d'accès envoyée à son "
+                       "référent pour le contact employeur")
+        elif result.created:
+            comment = f"{result.etablissement.denomination}, en attente de vérification par le CFA"
+        else:
+            comment = result.etablissement.denomination
+        notes["employeur_siret"] = comment
+
+    try:
+        service.apply_changes(dossier, {"employeur_siret": siret,
+                                        "employeur_contact_email": contact_email},
+                              by=by, source="employer_found", store=store, notes=notes,
+                              commit=commit)
+    except service.WriteRefused as exc:
+        field = "siret" if "employeur_siret" in exc.errors else "email"
+        raise EmployerLinkError(field, exc.errors.get("employeur_siret") or str(exc)) from None
+    invitations = done.get("invitations") or []
+    if invitations:
+        return invitations[0]
+    # The address was already the account linked to the dossier: nothing new to send.
+    return accounts.Invitation(dossier.employer_contact, created=False, mailed=False)

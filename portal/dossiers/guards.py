@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from portal.rules.formatting import day as fr_day
+from portal.rules.rupture import rupture_date_problem
 
 
 def _entry_problem(dossier) -> str | None:
@@ -36,8 +36,10 @@ def incomplete(dossier, **_) -> str | None:
 
 def billing_required(dossier) -> bool:
     """Billing data is required for a professionalisation contract, a public employer (type
-    21–30) or a company from Monaco (SPEC §2)."""
-    etab = dossier.etablissement
+    21–30) or a company from Monaco (SPEC §2). Read as the dossier will print it (its
+    snapshot once frozen)."""
+    from portal.dossiers import snapshot
+    etab = snapshot.etablissement(dossier)
     if etab is None:
         return dossier.dispositif == "professionnalisation"
     kind = (etab.type_employeur or "0").strip()
@@ -46,10 +48,12 @@ def billing_required(dossier) -> bool:
 
 
 def economy(dossier, **_) -> str | None:
-    formation = dossier.formation
+    """The economic check reads what the documents will print (the snapshot once frozen)."""
+    from portal.dossiers import snapshot
+    formation = snapshot.formation(dossier)
     if formation is None or formation.prix is None:
         return "Le prix de la formation (NPEC) n'est pas renseigné sur la formation."
-    etab = dossier.etablissement
+    etab = snapshot.etablissement(dossier)
     if etab is None:
         return "L'établissement employeur n'est pas renseigné."
     if billing_required(dossier) and not (etab.facturation_raison_sociale
@@ -59,19 +63,10 @@ def economy(dossier, **_) -> str | None:
 
 
 def rupture(dossier, *, rupture_date=None, today: date | None = None, **_) -> str | None:
-    """A rupture after the contract's start, dated between its start and today."""
-    today = today or date.today()
-    start = dossier.date_debut_contrat
-    if start is None or start > today:
-        return "Une rupture n'est possible qu'après le début d'exécution du contrat."
-    if rupture_date is None:
-        return "Indiquez la date de la rupture."
-    if rupture_date < start:
-        return ("La date de la rupture ne peut pas précéder le début d'exécution du contrat "
-                f"({fr_day(start)}).")
-    if rupture_date > today:
-        return "La date de la rupture ne peut pas être postérieure à aujourd'hui."
-    return None
+    """A rupture after the contract's start, dated between its start and today, not after its
+    end (portal.rules.rupture)."""
+    return rupture_date_problem(dossier.date_debut_contrat, rupture_date, today or date.today(),
+                                dossier.date_fin_contrat)
 
 
 def signed_documents(dossier, **_) -> str | None:

@@ -55,16 +55,20 @@ def field_labels(dossier, preferred_tab=None) -> dict[str, str]:
 
 
 def record_changes(dossier, before: dict[str, Any], after: dict[str, Any], *, by,
-                   labels: dict[str, str]) -> list[DossierHistory]:
+                   labels: dict[str, str], notes: dict[str, str] | None = None
+                   ) -> list[DossierHistory]:
     """A "field" history entry for each labelled field whose printed value differs between
-    ``before`` and ``after`` (what was really stored, not what was posted)."""
+    ``before`` and ``after`` (what was really stored, not what was posted), with the comment
+    ``notes`` gives for that field."""
+    notes = notes or {}
     entries = []
     for name, label in labels.items():
         old, new = display(before.get(name)), display(after.get(name))
         if old == new:
             continue
         entry = DossierHistory(dossier=dossier, user_id=getattr(by, "id", None), kind="field",
-                               field=label, old_value=old, new_value=new)
+                               field=label, old_value=old, new_value=new,
+                               comment=notes.get(name))
         db.session.add(entry)
         entries.append(entry)
     return entries

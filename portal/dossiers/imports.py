@@ -290,12 +290,28 @@ def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> Im
             etablissement=sites.get(row.clean["employeur_siret"]), invite=False, flush=False))
     db.session.flush()  # ids for the e-mails
     _invite_people(dossiers, user)
+    _keep_to_their_structures(dossiers, user)
     outcome.created = len(dossiers)
     batch.row_count = len(results)
     batch.error_count = len(outcome.refused)
     batch.created_count = outcome.created
     db.session.flush()
     return outcome
+
+
+def _keep_to_their_structures(dossiers: list[Dossier], user) -> None:
+    """A dossier points at an establishment of a structure its employer contact belongs to
+    (portal.policy.may_point_at): a row naming a contact who does not belong to the known
+    establishment of its SIRET asks that structure's référent (or the CFA) instead, and shows
+    nothing of it until the request is accepted (portal.dossiers.establishments)."""
+    from portal.dossiers import establishments
+    db.session.flush()  # the contacts invited above get their ids
+    for dossier in dossiers:
+        etab, contact = dossier.etablissement, dossier.employer_contact
+        if etab is None or contact is None or policy.belongs_to(contact, etab.structure):
+            continue
+        dossier.etablissement, dossier.etablissement_id = None, None
+        establishments.link_establishment(dossier, etab.siret, by=user, contact=contact)
 
 
 def _invite_people(dossiers: list[Dossier], user) -> None:

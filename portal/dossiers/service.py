@@ -107,6 +107,8 @@ class Outcome:
     automatic: list = field(default_factory=list)
 
 
+# Doors that are not a tab: the history says which door made the change.
+DOOR_TITLES = {"employer_found": "J'ai trouvé un employeur"}
 # Fields no tab shows, changed by a door of their own: how the history names them.
 DOOR_LABELS = {"cfa_conseiller_id": "Suivi – Info – Contact au CFA"}
 
@@ -142,7 +144,8 @@ def changed_fields(dossier, changes: dict[str, Any], before: dict[str, Any]) -> 
 
 def apply_changes(dossier, changes: dict[str, Any], *, by, source: str, tab=None,
                   version: int | None = None, store: Callable | None = None,
-                  findings: Callable | None = None, commit: bool = True) -> Outcome:
+                  findings: Callable | None = None, notes: dict[str, str] | None = None,
+                  commit: bool = True) -> Outcome:
     """Write ``changes`` (flat field names of the tabs → values) on ``dossier`` for ``by``.
 
     Asks portal.policy for every field that really changes (by the person's roles on this
@@ -150,12 +153,16 @@ def apply_changes(dossier, changes: dict[str, Any], *, by, source: str, tab=None
     (``version``) and the tab's own checks (``findings(dossier, changes)`` → the blocking
     anomalies, portal.rules.Finding), then stores through ``store(dossier, changes, by)`` — by
     default the tab's store (``tab``, or each field's tab) —, records one history entry per
-    value that really changed (portal.dossiers.history's formatter), invites the people whose
+    value that really changed (portal.dossiers.history's formatter; ``notes``, which ``store``
+    may fill, adds a comment to a field's entry), invites the people whose
     e-mail changed, bumps the version and runs the automatic transitions of the workflow table.
 
     Raises WriteRefused (``errors`` per field), Stale, or TransitionRefused; nothing written."""
     if version is not None and version != dossier.version:
         raise Stale(STALE_MESSAGE)
+    # A blank field is an absent value: stored as NULL, never as an empty string.
+    changes = {name: (None if isinstance(value, str) and not value.strip() else value)
+               for name, value in changes.items()}
     before = tabs.dossier_data(dossier)
     changed = changed_fields(dossier, changes, before)
     owners = {name: (tab if tab is not None else owning_tab(name, dossier)) for name in changed}
@@ -179,7 +186,7 @@ def apply_changes(dossier, changes: dict[str, Any], *, by, source: str, tab=None
     outcome = Outcome(dossier, state_before=dossier.state)
     try:
         _write(dossier, changes, before, owners, by=by, source=source, tab=tab, store=store,
-               outcome=outcome)
+               outcome=outcome, notes=notes if notes is not None else {})
         if commit:
             db.session.commit()
     except StaleDataError:
@@ -195,7 +202,17 @@ def apply_changes(dossier, changes: dict[str, Any], *, by, source: str, tab=None
     return outcome
 
 
-def _write(dossier, changes, before, owners, *, by, source, tab, store, outcome) -> None:
+def _labels(dossier, tab, source) -> dict[str, str]:
+    labels = history.field_labels(dossier, tab)
+    title = DOOR_TITLES.get(source)
+    if title:
+        labels = {name: f"{title} – {label.split(' – ', 1)[-1]}" for name, label in
+                  labels.items()}
+    return labels
+
+
+def _write(dossier, changes, before, owners, *, by, source, tab, store, outcome,
+           notes) -> None:
     emails_before = {f: invitations.normalize_email(getattr(dossier, f))
                      for f in invitations.PEOPLE_FIELDS}
     if store is not None:
@@ -219,7 +236,7 @@ def _write(dossier, changes, before, owners, *, by, source, tab, store, outcome)
     with db.session.no_autoflush:
         after = tabs.dossier_data(dossier)
     outcome.entries += history.record_changes(dossier, before, after, by=by,
-                                              labels=history.field_labels(dossier, tab))
+                                              labels=_labels(dossier, tab, source), notes=notes)
     changed_people = [f for f, old in emails_before.items()
                       if invitations.normalize_email(getattr(dossier, f)) != old]
     if changed_people:

@@ -75,13 +75,24 @@ class Dossier(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    # What the dossier shows and prints about its establishment, employer and training, frozen
+    # from validation_demandee on (portal.dossiers.snapshot); None while the entry is open.
+    snapshot = db.Column(db.JSON(none_as_null=True))
+    snapshot_at = db.Column(db.DateTime)
+    # A known establishment of another structure named for this dossier: an access request to
+    # that structure is waiting; the dossier points at it once a person of the dossier's
+    # employer belongs to the structure (portal.dossiers.establishments).
+    etablissement_demande_id = db.Column(db.Integer, db.ForeignKey("etablissements.id"),
+                                         index=True)
     # Optimistic locking against lost updates.
     version = db.Column(db.Integer, nullable=False, default=1)
     __mapper_args__ = {"version_id_col": version}
 
     formation = db.relationship("Formation", lazy="joined", innerjoin=True)
     apprentice_user = db.relationship("User", foreign_keys=[apprentice_user_id])
-    etablissement = db.relationship("Etablissement")
+    etablissement = db.relationship("Etablissement", foreign_keys=[etablissement_id])
+    etablissement_demande = db.relationship("Etablissement",
+                                            foreign_keys=[etablissement_demande_id])
     employer_contact = db.relationship("User", foreign_keys=[employer_contact_id])
     cfa_conseiller = db.relationship("User", foreign_keys=[cfa_conseiller_id])
     created_by = db.relationship("User", foreign_keys=[created_by_id])

@@ -8,6 +8,18 @@ class Structure(db.Model):
 
     __tablename__ = "structures"
 
+    # Who put the structure on Sillon. ORIGINE_CFA: the CFA registered it (its staff in the
+    # admin, the demo data, a structure request the CFA accepted). ORIGINE_SAISIE: created on
+    # the fly by a dossier's entry (an unknown SIRET typed on L'employeur or in "J'ai trouvé un
+    # employeur"). Only the latter may give its first account the référent role at once
+    # (portal.accounts.referents.first_account_becomes_referent). A new row defaults to an
+    # entry's (the entry doors create structures without saying so); the CFA's doors set
+    # ORIGINE_CFA; rows older than the column count as the CFA's (the migration's server
+    # default), the safe side.
+    ORIGINE_CFA, ORIGINE_SAISIE = "cfa", "saisie"
+    ORIGINE_LABELS = {ORIGINE_CFA: "Enregistrée par le CFA",
+                      ORIGINE_SAISIE: "Créée par la saisie d'un dossier"}
+
     id = db.Column(db.Integer, primary_key=True)
     siren = db.Column(db.String(9), nullable=False, unique=True)
     raison_sociale = db.Column(db.String(200), nullable=False)
@@ -15,6 +27,8 @@ class Structure(db.Model):
     monaco = db.Column(db.Boolean, nullable=False, default=False)
     public = db.Column(db.Boolean, nullable=False, default=False)
     referent_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    origine = db.Column(db.String(10), nullable=False, default=ORIGINE_SAISIE,
+                        server_default=ORIGINE_CFA)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     referent = db.relationship("User", foreign_keys=[referent_id])

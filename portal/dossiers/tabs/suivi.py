@@ -26,7 +26,7 @@ class SuiviTab(Tab):
         from flask_login import current_user
 
         from portal import policy
-        from portal.documents.availability import offers
+        from portal.dossiers.documents import offers
         from portal.documents.uploads import SIGNED_KINDS, latest
         from portal.dossiers.deadlines import dossier_deadlines
         from portal.dossiers.transitions import available_transitions, refusal

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.documents.uploads import latest, store
+from portal.dossiers import printing
+from portal.dossiers.locking import transition_scope
 from portal.dossiers.workflow import STATES, state_label
-from .uploads import latest
+from portal.extensions import db
 
 GENERATED = ("cerfa", "convention", "devis")
 TRAINING_FILES = ("calendrier", "programme")
@@ -23,7 +26,7 @@ class Offer:
 
 def why_not(kind: str, dossier) -> str | None:
     """Why this document cannot be downloaded now, in French; None when it can."""
-    from ..models.documents import DOCUMENT_KINDS
+    from portal.models.documents import DOCUMENT_KINDS
     state = dossier.state
     if kind not in KINDS:
         return "Ce document n'existe pas."
@@ -53,7 +56,7 @@ def why_not(kind: str, dossier) -> str | None:
 
 
 def offers(dossier) -> list[Offer]:
-    from ..models.documents import DOCUMENT_KINDS
+    from portal.models.documents import DOCUMENT_KINDS
     return [Offer(kind, DOCUMENT_KINDS[kind], why_not(kind, dossier)) for kind in KINDS
             if not (kind == "cerfa" and dossier.niveau_saisie == "simple")]
 
@@ -61,10 +64,6 @@ def offers(dossier) -> list[Offer]:
 def document_bytes(kind: str, dossier, user) -> tuple[bytes, str]:
     """(bytes, file name) of an available document. Generated documents of a locked dossier are
     stored at the first download and served from storage afterwards."""
-    from ..extensions import db
-    from portal.dossiers.locking import transition_scope
-    from .render import filename, render_pdf
-    from .uploads import store
     if kind in TRAINING_FILES:
         document = dossier.formation.latest_document(kind)
         return document.data, document.filename
@@ -76,10 +75,10 @@ def document_bytes(kind: str, dossier, user) -> tuple[bytes, str]:
         kept = latest(dossier, kind)
         if kept is not None:
             return kept.data, kept.filename
-        data = render_pdf(kind, dossier)
+        data = printing.render(kind, dossier)
         with transition_scope(db.session):
-            document = store(data, kind=kind, filename=filename(kind, dossier), user=user,
+            document = store(data, kind=kind, filename=printing.filename(kind, dossier), user=user,
                              dossier=dossier)
             db.session.commit()
         return document.data, document.filename
-    return render_pdf(kind, dossier), filename(kind, dossier)
+    return printing.render(kind, dossier), printing.filename(kind, dossier)
