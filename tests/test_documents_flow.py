@@ -383,8 +383,10 @@ def test_signed_returns_refuse_polyglots_and_take_sillons_own_pdfs(app, login, c
         page = html.unescape(_upload(acme, complete, "cerfa_signe", data, f"{name}.pdf"))
         assert message in page, name
         assert _document_rows(app, complete) == before, name
-    # Sillon's own CERFA and convention, returned as they were downloaded: accepted.
+    # Sillon's own CERFA and convention, returned as they were downloaded: accepted. The
+    # dossier moves on only once both are in (the table's automatic row).
     _upload(acme, complete, "cerfa_signe", generated["cerfa"], "cerfa.pdf")
+    assert _document_rows(app, complete)[1] == "economie_validee"
     _upload(acme, complete, "convention_signee", generated["convention"], "convention.pdf")
     kinds, state, _ = _document_rows(app, complete)
     assert ("cerfa_signe", 1) in kinds and ("convention_signee", 1) in kinds

@@ -321,3 +321,43 @@ def test_an_advisor_who_also_manages_a_training_gets_only_the_managers_form(app,
             formation.responsables = [u for u in formation.responsables if u.id != pid]
             db.session.delete(db.session.get(User, pid))
             db.session.commit()
+
+
+@pytest.mark.parametrize("persona", [REFERENT, CONTACT])
+@pytest.mark.parametrize("state", ["en_saisie", "valide_formation", "documents_valides"])
+def test_signed_returns_only_in_the_states_of_the_table(app, world, clients, persona, state,
+                                                        monkeypatch):
+    """The employer returns signed documents only where the workflow table says so
+    (signed_returns): elsewhere the upload stores nothing."""
+    monkeypatch.setitem(DOORS, "upload", state)
+    pk = world["own"]
+    _state(app, pk, state)
+    before = observe(app, pk)
+    knock(app, clients[persona], "upload", world)
+    assert observe(app, pk) == before
+
+
+@pytest.mark.parametrize("persona", [REFERENT, CONTACT, RESP_INFO])
+def test_base_tab_posted_as_a_browser_does_keeps_the_disabled_fields(app, world, clients,
+                                                                    persona):
+    """A browser does not post disabled inputs: the fields the person may not change keep
+    their stored value and the rest of the page is saved."""
+    pk = world["own"]
+    _state(app, pk, "en_saisie")
+    before = observe(app, pk)
+    client = clients[persona]
+    name = f"Navigateur{uuid.uuid4().hex[:6]}"
+    payload = {"csrf_token": csrf(client), "niveau_saisie": "complete",
+               "dispositif": "apprentissage", "apprenti_nom": name, "apprenti_prenom": "Deniz",
+               "apprenti_date_naissance": "2004-03-02", "date_debut_contrat": "2026-09-01",
+               "date_fin_contrat": "2028-08-31"}
+    if persona == RESP_INFO:  # the training sees both e-mails as live fields
+        payload.update(apprenti_email=TWO, employeur_contact_email=CONTACT)
+    response = client.post(f"/admin/dossier/{pk}/base/", data=payload)
+    assert response.status_code == 302
+    after = observe(app, pk)
+    assert after["apprenti_nom"] == name
+    assert (after["apprenti_email"], after["employeur_contact_email"],
+            after["employer_contact_id"]) == (before["apprenti_email"],
+                                              before["employeur_contact_email"],
+                                              before["employer_contact_id"])

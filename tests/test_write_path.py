@@ -241,3 +241,35 @@ def test_history_prints_values_with_one_formatter(app, fresh):
         entry = db.session.scalars(sa.select(DossierHistory).where(
             DossierHistory.dossier_id == pk, DossierHistory.kind == "field")).one()
         assert (entry.old_value, entry.new_value) == ("01/09/2026", "15/09/2026")
+
+
+def test_a_blank_field_is_stored_as_null(app, fresh):
+    pk = fresh("en_saisie")
+    with app.app_context():
+        db.session.get(Dossier, pk).employeur_siret = "73282932000074"
+        db.session.commit()
+    with acting(app, RESP) as user:
+        dossier = db.session.get(Dossier, pk)
+        service.apply_changes(dossier, {"employeur_siret": "   "}, by=user, source="tab",
+                              tab=tabs.get_tab("base"))
+    assert observe(app, pk)["row"]["employeur_siret"] is None
+
+
+def test_the_same_transition_twice_at_once_applies_once(app, fresh):
+    """Two people validate the same dossier at the same time: the second, working on the
+    version it read, is told in French that it was done meanwhile; one history entry."""
+    pk = fresh("validation_demandee")
+    with app.app_context():  # a session of its own: the first person's request
+        with acting(app, ADMIN) as first:
+            stale = db.session.get(Dossier, pk)
+            assert stale.state == "validation_demandee"
+            with app.app_context():  # the second person's request, done in between
+                with acting(app, RESP) as second:
+                    service.run_transition("valider_formation", db.session.get(Dossier, pk),
+                                           second)
+            with pytest.raises(service.TransitionRefused) as caught:
+                service.run_transition("valider_formation", stale, first)
+    assert "modifié par une autre personne" in str(caught.value)
+    seen = observe(app, pk)
+    assert seen["state"] == "valide_formation"
+    assert seen["moves"].count(("validation_demandee", "valide_formation")) == 1

@@ -54,21 +54,17 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
         reason = f"« {transition.label} » : {transition.comment_label.lower()} est obligatoire."
     if reason:
         raise TransitionRefused(reason)
-    with transition_scope(db.session):
-        _apply(transition, dossier, user, comment, rupture_date=rupture_date)
-        run_automatic(dossier, user, transition.code)
-    if commit:
-        commit_or_refuse()
-    return dossier.state
-
-
-def commit_or_refuse() -> None:
-    """Commit; a concurrent change of the same dossier (its version moved) refuses in French."""
     try:
-        db.session.commit()
+        with transition_scope(db.session):
+            _apply(transition, dossier, user, comment, rupture_date=rupture_date)
+            run_automatic(dossier, user, transition.code)
+        if commit:
+            db.session.commit()
     except StaleDataError:
+        # Someone changed the dossier since it was read (the same transition, at once).
         db.session.rollback()
         raise TransitionRefused(ALREADY_DONE) from None
+    return dossier.state
 
 
 def run_automatic(dossier, user, event: str) -> list[str]:
@@ -123,8 +119,7 @@ EFFECTS = {"demander_validation": _request, "renvoyer_correction": _correction,
 def _apply(transition: Transition, dossier, user, comment, **inputs) -> None:
     source, target = dossier.state, transition.target
     stamp = now()
-    dossier.state = target
-    dossier.updated_at = stamp  # a new version: a concurrent run of the same row fails
+    dossier.state = target  # a new version of the row: a concurrent run of it fails
     snapshot.on_transition(dossier, source, target)
     if transition.stamp:
         setattr(dossier, f"{transition.stamp}_at", stamp)
@@ -185,6 +180,17 @@ def run_mission(action: str, dossier, user, *, comment: str | None = None,
         reason = "Indiquez ce qui doit être revu dans la mission."
     if reason:
         raise TransitionRefused(reason)
+    try:
+        _mission(action, dossier, user, comment)
+        if commit:
+            db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise TransitionRefused(ALREADY_DONE) from None
+    return dossier.mission.status
+
+
+def _mission(action, dossier, user, comment) -> None:
     with transition_scope(db.session):
         mission, stamp = dossier.mission, now()
         if action == "soumettre":
@@ -204,6 +210,3 @@ def run_mission(action: str, dossier, user, *, comment: str | None = None,
             dossier=dossier, user_id=user.id, kind="mission", at=stamp,
             comment=MISSION_LABELS[action] + (f" : {comment}" if comment else "")))
         run_automatic(dossier, user, "saisie")
-    if commit:
-        commit_or_refuse()
-    return mission.status
