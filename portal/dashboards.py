@@ -11,7 +11,7 @@ from portal.dossiers.deadlines import due_clause, dossier_deadlines, late_clause
 from .extensions import db
 from .models import (Dossier, Formation, Structure,
                      StructureMembership, StructureRequest)
-from portal.dossiers.workflow import MAIN_PATH, STATES
+from portal.dossiers.workflow import STATES
 
 
 def _scoped(stmt, user):
@@ -62,7 +62,7 @@ def formation_progress(user) -> list[dict]:
         total = block["total"] or 1
         block["bars"] = [(code, STATES[code].label, block["counts"].get(code, 0),
                           round(100 * block["counts"].get(code, 0) / total, 1))
-                         for code in MAIN_PATH + ["a_corriger", "annule", "rompu"]]
+                         for code in STATES]
     return sorted(trainings.values(), key=lambda b: (-b["year"], b["label"]))
 
 

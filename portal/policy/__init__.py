@@ -1,0 +1,16 @@
+"""Who sees what and who may write what (SPEC §1): the one place both are decided.
+
+Every function takes the person and returns an SQL filter, a boolean, or a French refusal
+(None when allowed). ``from portal import policy`` gives all of it:
+
+- scope.py: reads — the row filter of each model, the screens, per-row may_edit / may_delete,
+  the workflow table's locks;
+- dossier_writes.py: writes on a dossier — tabs, fields, transitions, mission, signed returns,
+  "J'ai trouvé un employeur";
+- structures.py: trainings and structures — import and creation, référents, establishments,
+  access-code registration, dashboards.
+"""
+from portal.policy.dossier_writes import *  # noqa: F401,F403
+from portal.policy.scope import *  # noqa: F401,F403
+from portal.policy.scope import _FILTERS, _VIEW_ROLES  # noqa: F401
+from portal.policy.structures import *  # noqa: F401,F403
