@@ -213,7 +213,7 @@ def main_role(user: User) -> str | None:
 
 def cfa_advisors():
     """People who can be the "contact au CFA" of a dossier (CFA staff is public to CFA staff)."""
-    from .models import UserRole
+    from portal.models import UserRole
     return User.query.join(UserRole).filter(UserRole.role == CFA_CONSEILLER,
                                             User.active.is_(True)).order_by(User.last_name)
 

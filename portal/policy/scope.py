@@ -243,7 +243,6 @@ def may_delete_some(user: User, model) -> bool:
 
 def can_see(user: User, obj) -> bool:
     """Whether a loaded object is inside the person's scope (evaluated in SQL, one query)."""
-    from .extensions import db
     model = type(obj)
     if not may_open(user, model) and model not in _FILTERS:
         return False
