@@ -57,8 +57,8 @@ def _text(value) -> str | None:
 
 
 def _etablissement_json(etab) -> dict:
-    """What anyone may learn about an establishment from its SIRET: never billing data, contact
-    e-mail or phone (see portal.dossiers.tabs.employeur.PUBLIC_ETABLISSEMENT)."""
+    """What anyone may learn about an establishment from its SIRET, as the public company
+    directory (Sirene) says it: never billing data, contact e-mail or phone."""
     return {
         "source": "sillon",
         "siret": etab.siret,

@@ -118,6 +118,16 @@ class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUpload
             abort(404)
         return redirect(self.get_url(".tab_view", dossier_id=dossier.id, tab_code="base"), 303)
 
+    def delete_model(self, model):
+        """The delete door (single and bulk) goes through the write path too."""
+        try:
+            service.delete_dossier(model, by=current_user)
+        except service.WriteRefused as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return False
+        return True
+
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
         back = self.get_url(".index_view")

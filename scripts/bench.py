@@ -105,6 +105,8 @@ def build_app(url: str):
 def add_plain_view(app):
     """The reference: stock Flask-Admin ModelView, no scoping, same list settings."""
     from flask_admin import Admin
+    from flask import redirect
+    from flask_admin import expose
     from flask_admin.contrib.sqla import ModelView
     from flask_admin.theme import Bootstrap4Theme
 
@@ -131,6 +133,12 @@ def add_plain_view(app):
 
         def is_accessible(self):
             return True
+
+        # The copied formatters link each row to its tabs: the plain view answers that URL
+        # too (to its details page), so both lists build the same links.
+        @expose("/<int:dossier_id>/<tab_code>/")
+        def tab_view(self, dossier_id, tab_code):
+            return redirect(self.get_url(".details_view", id=dossier_id))
 
     admin = Admin(app, name="Bench", url="/bench-admin", endpoint="benchadmin",
                   theme=Bootstrap4Theme(base_template="admin/sillon_base.html",

@@ -278,3 +278,19 @@ def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
         db.session.rollback()
         raise Stale(ALREADY_DONE) from None
     return document
+
+
+# --- deleting a dossier ---------------------------------------------------------------------
+
+def delete_dossier(dossier, *, by) -> None:
+    """Delete a dossier (the CFA admin, while it is not locked: portal.policy.may_delete) with
+    its parts and history; its e-mails already queued stay in the outbox, unlinked. Raises
+    WriteRefused (nothing deleted)."""
+    if not policy.may_delete(by, dossier):
+        raise WriteRefused("Vous n'avez pas le droit de supprimer cet enregistrement.")
+    db.session.delete(dossier)
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise Stale(ALREADY_DONE) from None
