@@ -3,22 +3,11 @@ in this state (by their roles *on this dossier*), the transitions, the mission g
 signed returns and "J'ai trouvé un employeur"."""
 from __future__ import annotations
 
-from collections.abc import Iterable  # noqa: F401
-
-from sqlalchemy import false, or_, select, true, union  # noqa: F401
-from sqlalchemy import inspect as sa_inspect  # noqa: F401
-
-from portal.dossiers.workflow import ADMIN, MANAGER, PARTIES, STATES  # noqa: F401
-from portal.extensions import db  # noqa: F401
-from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES,  # noqa: F401
-                           EMPLOYEUR, FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE,
-                           FORMATION_ROLES, AideEmployeur, Cfa, CodeReference,
-                           ConventionCollective, Dossier, Etablissement, EtablissementFormation,
-                           Formation, GrilleRemuneration, ImportBatch, Opco, Smic, Structure,
-                           StructureMembership, StructureRequest, User, formation_gestionnaires,
-                           formation_responsables)
-
-from portal.policy.scope import can_see, dossier_locked_for  # noqa: F401
+from portal.dossiers.workflow import ADMIN, MANAGER, PARTIES, STATES
+from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPLOYEUR,
+                           FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE, FORMATION_ROLES,
+                           Dossier, User)
+from portal.policy.scope import can_see, dossier_locked_for
 
 
 # --- dossier tabs (SPEC §2: "filled by") ------------------------------------------------------

@@ -3,20 +3,16 @@ and whether a loaded row is theirs to change or delete; the locks of the workflo
 A person's scope is the union of what each of their roles grants."""
 from __future__ import annotations
 
-from collections.abc import Iterable  # noqa: F401
+from sqlalchemy import false, or_, select, true, union
 
-from sqlalchemy import false, or_, select, true, union  # noqa: F401
-from sqlalchemy import inspect as sa_inspect  # noqa: F401
-
-from portal.dossiers.workflow import ADMIN, MANAGER, PARTIES, STATES  # noqa: F401
-from portal.extensions import db  # noqa: F401
-from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES,  # noqa: F401
-                           EMPLOYEUR, FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE,
-                           FORMATION_ROLES, AideEmployeur, Cfa, CodeReference,
-                           ConventionCollective, Dossier, Etablissement, EtablissementFormation,
-                           Formation, GrilleRemuneration, ImportBatch, Opco, Smic, Structure,
-                           StructureMembership, StructureRequest, User, formation_gestionnaires,
-                           formation_responsables)
+from portal.dossiers.workflow import STATES
+from portal.extensions import db
+from portal.models import (ALTERNANT, CFA_ADMIN, CFA_ROLES, EMPLOYEUR, FORMATION_GESTIONNAIRE,
+                           FORMATION_RESPONSABLE, FORMATION_ROLES, AideEmployeur, Cfa,
+                           CodeReference, ConventionCollective, Dossier, Etablissement,
+                           EtablissementFormation, Formation, GrilleRemuneration, ImportBatch,
+                           Opco, Smic, Structure, StructureMembership, StructureRequest, User,
+                           formation_gestionnaires, formation_responsables)
 
 
 REFERENCE_MODELS = (CodeReference, Smic, GrilleRemuneration, Opco, ConventionCollective,

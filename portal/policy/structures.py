@@ -3,22 +3,16 @@ référent (and who becomes the first one), which establishment a dossier may po
 access-code registration, the dashboard's blocks."""
 from __future__ import annotations
 
-from collections.abc import Iterable  # noqa: F401
+from collections.abc import Iterable
 
-from sqlalchemy import false, or_, select, true, union  # noqa: F401
-from sqlalchemy import inspect as sa_inspect  # noqa: F401
+from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect
 
-from portal.dossiers.workflow import ADMIN, MANAGER, PARTIES, STATES  # noqa: F401
-from portal.extensions import db  # noqa: F401
-from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES,  # noqa: F401
-                           EMPLOYEUR, FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE,
-                           FORMATION_ROLES, AideEmployeur, Cfa, CodeReference,
-                           ConventionCollective, Dossier, Etablissement, EtablissementFormation,
-                           Formation, GrilleRemuneration, ImportBatch, Opco, Smic, Structure,
-                           StructureMembership, StructureRequest, User, formation_gestionnaires,
-                           formation_responsables)
-
-from portal.policy.scope import may_edit  # noqa: F401
+from portal.extensions import db
+from portal.models import (ALTERNANT, CFA_ROLES, EMPLOYEUR, FORMATION_GESTIONNAIRE,
+                           FORMATION_RESPONSABLE, FORMATION_ROLES, Dossier, Etablissement,
+                           Structure, StructureMembership, User)
+from portal.policy.scope import may_edit
 
 
 # --- trainings and structures: who acts for them ---------------------------------------------
