@@ -7,8 +7,9 @@ links the people whose e-mail changed, writes the history with one formatter, bu
 version and runs the automatic transitions of the workflow table. No door writes a dossier's
 fields by itself.
 
-Nothing here commits unless asked (``commit=True``): a door that creates many dossiers (the
-import) commits once.
+A change, a transition, an upload or a deletion is one transaction, committed here (or left to
+the caller with ``commit=False``); ``create_dossier`` never commits, so that a door creating
+many dossiers (the import) commits once.
 """
 from __future__ import annotations
 
