@@ -1,6 +1,7 @@
 """Import of apprentices by a training (CSV or XLSX): read the file, preview every row with its
 errors and warnings, then create the dossiers of the rows that may be created — through the one
-write path, portal.dossiers.service.create_dossier — and invite their people in one transaction.
+write path, portal.dossiers.service.create_dossiers, which invites their people — in one
+transaction.
 
 The uploaded bytes are kept in an ImportBatch between the preview and the confirmation: the
 confirmation re-reads and re-checks them (the browser only sends the batch id and the lines
@@ -21,10 +22,10 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import func, or_, select, update
 
 from portal import policy
-from portal.dossiers.service import create_dossier
+from portal.dossiers.service import create_dossiers
 from portal.dossiers.workflow import FINAL_STATES, state_label
 from portal.extensions import db
-from portal.models import Dossier, Etablissement, Formation, ImportBatch, User
+from portal.models import Dossier, Formation, ImportBatch, User
 from portal.models.people import utcnow
 from portal.rules.imports import (COLUMNS, CREATE, EXAMPLE, KEYS, MAX_ROWS, REFUSED,
                                   ImportFileError, KnownDossier, RowCheck, cell_text, check_rows,
@@ -272,12 +273,7 @@ def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> Im
             rows.append(row)
         else:
             (outcome.refused if decision == REFUSED else outcome.unconfirmed).append(row.line)
-    sirets = {r.clean["employeur_siret"] for r in rows if r.clean["employeur_siret"]}
-    sites = {}
-    if sirets:
-        sites = {e.siret: e for e in db.session.execute(
-            select(Etablissement).where(Etablissement.siret.in_(sirets))).scalars()}
-    dossiers = []
+    entries = []
     for row in rows:
         comment = (f"Dossier créé par l'import du fichier « {batch.filename} » "
                    f"(ligne {row.line}).")
@@ -285,66 +281,14 @@ def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> Im
             numbers = ", ".join(f"n° {d.number}" for d in row.open_elsewhere)
             comment += (f" Créé quand même malgré le dossier en cours dans une autre "
                         f"formation ({numbers}).")
-        dossiers.append(create_dossier(
-            formation, row.clean, by=user, source="import", comment=comment,
-            etablissement=sites.get(row.clean["employeur_siret"]), invite=False, flush=False))
-    db.session.flush()  # ids for the e-mails
-    _invite_people(dossiers, user)
-    _keep_to_their_structures(dossiers, user)
+        entries.append((row.clean, comment))
+    dossiers = create_dossiers(formation, entries, by=user)
     outcome.created = len(dossiers)
     batch.row_count = len(results)
     batch.error_count = len(outcome.refused)
     batch.created_count = outcome.created
     db.session.flush()
     return outcome
-
-
-def _keep_to_their_structures(dossiers: list[Dossier], user) -> None:
-    """A dossier points at an establishment of a structure its employer contact belongs to
-    (portal.policy.may_point_at): a row naming a contact who does not belong to the known
-    establishment of its SIRET asks that structure's référent (or the CFA) instead, and shows
-    nothing of it until the request is accepted (portal.dossiers.establishments)."""
-    from portal.dossiers import establishments
-    db.session.flush()  # the contacts invited above get their ids
-    for dossier in dossiers:
-        etab, contact = dossier.etablissement, dossier.employer_contact
-        if etab is None or contact is None or policy.belongs_to(contact, etab.structure):
-            continue
-        dossier.etablissement, dossier.etablissement_id = None, None
-        establishments.link_establishment(dossier, etab.siret, by=user, contact=contact)
-
-
-def _invite_people(dossiers: list[Dossier], user) -> None:
-    """link_dossier_people for each new dossier, without flushing between them (it defers its
-    flush to the commit), except when a row needs what an earlier row created: a person
-    invited above (their pending account must be found, not created twice) or a structure
-    whose référent an earlier row may have just claimed. An employer contact named on several
-    rows is invited once (one "Bienvenue" e-mail, one temporary password) and linked to the
-    other dossiers directly."""
-    from portal.accounts.invitations import (PEOPLE_FIELDS, claim_referent_if_first,
-                                             link_dossier_people, normalize_email)
-    invited: dict[str, Any] = {}          # address → account invited by this batch
-    contacts: dict[str, Any] = {}         # address → account invited as employer contact
-    structures: set[int] = set()          # structures an earlier row gave a contact
-    for dossier in dossiers:
-        apprentice = normalize_email(dossier.apprenti_email)
-        contact = normalize_email(dossier.employeur_contact_email)
-        structure = dossier.etablissement.structure if dossier.etablissement else None
-        reuse = contact in contacts
-        if apprentice in invited or (contact in invited and not reuse) or (
-                contact and structure is not None and structure.id in structures):
-            db.session.flush()
-        fields = ("apprenti_email",) if reuse else PEOPLE_FIELDS
-        for invitation in link_dossier_people(dossier, by=user, fields=fields):
-            address = normalize_email(invitation.user.email)
-            invited[address] = invitation.user
-            if address == contact:
-                contacts[address] = invitation.user
-        if reuse:
-            dossier.employer_contact = contacts[contact]
-            claim_referent_if_first(structure, contacts[contact])
-        if contact and structure is not None:
-            structures.add(structure.id)
 
 
 # --- template files --------------------------------------------------------------------------

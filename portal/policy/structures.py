@@ -147,19 +147,29 @@ def first_account_becomes_referent(structure: Structure | None, user: User | Non
 
 # --- which establishment a dossier points at --------------------------------------------------
 
+def belonging(pairs) -> set[tuple]:
+    """Of these (person, structure) pairs, those where the person is the structure's référent
+    or an approved member of it, as (person id, structure id) — one query for all."""
+    known = [(u, st) for u, st in pairs
+             if u is not None and st is not None and getattr(u, "id", None) is not None]
+    referents = {(u.id, st.id) for u, st in known if st.referent_id == u.id}
+    asked = {(u.id, st.id) for u, st in known if st.id is not None} - referents
+    members = set()
+    if asked:
+        with db.session.no_autoflush:
+            rows = db.session.execute(
+                select(StructureMembership.user_id, StructureMembership.structure_id).where(
+                    StructureMembership.user_id.in_({uid for uid, _ in asked}),
+                    StructureMembership.structure_id.in_({sid for _, sid in asked}),
+                    StructureMembership.status == StructureMembership.APPROUVE)).all()
+        members = {(uid, sid) for uid, sid in rows} & asked
+    return referents | members
+
+
 def belongs_to(user, structure) -> bool:
     """The person is the structure's référent or an approved member of it."""
-    if user is None or structure is None or getattr(user, "id", None) is None:
-        return False
-    if structure.referent_id == user.id:
-        return True
-    if structure.id is None:
-        return False
-    with db.session.no_autoflush:
-        return db.session.execute(select(StructureMembership.id).where(
-            StructureMembership.structure_id == structure.id,
-            StructureMembership.user_id == user.id,
-            StructureMembership.status == StructureMembership.APPROUVE)).first() is not None
+    pairs = belonging([(user, structure)])
+    return bool(pairs)
 
 
 def dossier_employer(dossier):
