@@ -27,7 +27,7 @@ from portal.accounts import structure_requests as requests_
 from portal.accounts import structures as access
 from portal.accounts.invitations import find_user, invite, normalize_email
 from portal.auth import throttle
-from portal.dossiers import establishments
+from portal.dossiers import service
 from portal.extensions import db
 from portal.models import (CFA_ROLES, EMPLOYEUR, Structure, StructureMembership,
                            StructureRequest)
@@ -149,9 +149,9 @@ class MyStructureView(BaseView):
                           contact_employeur=_checked("contact_employeur"),
                           beneficiaire=_checked("beneficiaire"))
             # Dossiers of this person waiting for an establishment of the structure now point
-            # at it (portal.dossiers.establishments), in the approval's transaction.
-            establishments.on_membership_approved(membership)
-        except access.StructureAccessRefused as exc:
+            # at it, through the write path, in the approval's transaction.
+            service.apply_approval(membership, by=current_user)
+        except (access.StructureAccessRefused, service.WriteRefused) as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return self._back()

@@ -313,11 +313,13 @@ def test_typing_another_structures_siret_asks_its_referent_and_shows_nothing(
 
 
 def test_an_approved_membership_points_the_waiting_dossiers(app, login, rows, clean_outbox):
-    """on_membership_approved (run by the approval): the waiting dossiers of that person, still
-    open to the parties, point at the establishment asked for; others are left alone."""
+    """service.apply_approval (run by the approval): the waiting dossiers of that person, still
+    open to the parties, point at the establishment asked for, each a new version with its
+    history; others are left alone."""
     from flask_login import login_user
 
     from portal.accounts import structures
+    from portal.dossiers import service
     with app.app_context():
         globex = _site_of(GLOBEX)
         globex_id, globex_siret, globex_structure = globex.id, globex.siret, globex.structure_id
@@ -340,14 +342,21 @@ def test_an_approved_membership_points_the_waiting_dossiers(app, login, rows, cl
         membership = db.session.execute(sa.select(StructureMembership).where(
             StructureMembership.structure_id == globex_structure,
             StructureMembership.user_id == _uid(ACME))).scalar_one()
+        version = db.session.get(Dossier, waiting).version
         structures.decide(referent, membership, True, contact_employeur=True)
-        moved = establishments.on_membership_approved(membership)
+        # Only who decides for the structure points the dossiers (policy, door "approval").
+        outsider = db.session.execute(sa.select(User).where(
+            User.email == "bruno@etu.sillon.demo")).scalar_one()
+        with pytest.raises(service.WriteRefused):
+            service.apply_approval(membership, by=outsider)
+        moved = service.apply_approval(membership, by=referent)
         db.session.commit()
         assert [d.id for d in moved] == [waiting]
     with app.app_context():
         row = db.session.get(Dossier, waiting)
         assert (row.etablissement_id, row.etablissement_demande_id) == (globex_id, None)
         assert row.employeur_siret == globex_siret
+        assert row.version > version
         assert any(h.field == establishments.LINKED_ENTRY and h.new_value == globex_siret
                    for h in row.history)
         untouched = db.session.get(Dossier, frozen)
@@ -357,7 +366,7 @@ def test_an_approved_membership_points_the_waiting_dossiers(app, login, rows, cl
         assert (untouched.etablissement_id, untouched.etablissement_demande_id) == (
             None, globex_id)
         # A refused or pending membership moves nothing.
-        assert establishments.on_membership_approved(None) == []
+        assert service.apply_approval(None, by=referent) == []
 
 
 def test_a_refused_request_blocks_that_siret_until_another_is_typed(app, login, rows,

@@ -11,14 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 
 from portal.accounts import referents
 from portal.extensions import db
 from portal.models import ALTERNANT, EMPLOYEUR, AuthToken, User, UserRole
 from portal.models import people
-from portal.mail.outbox import queue
+from portal.mail.outbox import public_url, queue
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=1)
 RESET_LIFETIME = timedelta(hours=1)
@@ -49,10 +48,7 @@ def find_user(address: str | None) -> User | None:
 
 
 def base_url() -> str:
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if not base and has_request_context():
-        base = request.host_url.rstrip("/")
-    return base
+    return public_url()
 
 
 def login_link(address: str) -> str:

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app, has_request_context, request
 from sqlalchemy import func, select, update
-from sqlalchemy import inspect as sa_inspect
 
 from portal.extensions import db
 from portal.policy import first_account_becomes_referent  # noqa: F401  (re-exported)
 from portal.policy import persistent as _persistent
-from portal.mail.outbox import queue
+from portal.mail.outbox import public_url, queue
 from portal.models import (CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR, Dossier, Etablissement,
                            Structure, StructureMembership, User, UserRole)
 from portal.models.people import utcnow
@@ -42,10 +40,7 @@ class StructureAccessRefused(Exception):
 
 def link(path: str) -> str:
     """An absolute link to a page of Sillon, for an e-mail."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if not base and has_request_context():
-        base = request.host_url.rstrip("/")
-    return f"{base}{path}"
+    return public_url(path)
 
 
 def grant(user: User, role: str) -> None:

@@ -9,7 +9,7 @@ employeur", seed 003 structures), for both doors that name one by its SIRET.
   that structure's référent (or to the CFA when it has none: portal.accounts.structures
   .request_access), the dossier records the establishment asked for
   (``Dossier.etablissement_demande``) and shows nothing of it; when the membership is approved,
-  ``on_membership_approved`` points the dossier at it.
+  the write path (service.apply_approval) points the dossier at it.
 
 Who may change an establishment's fields: portal.policy.may_edit (its structure's référent or
 the CFA), or the dossier that created it while the CFA has not checked it yet. The OPCO is never
@@ -197,7 +197,7 @@ def _entry(dossier, by, field, old, new, comment) -> None:
 
 def _point(dossier, etab) -> None:
     # The dossier's pointer: written here, inside the store of the one write path
-    # (portal.dossiers.service.apply_changes) or of an approval (on_membership_approved).
+    # (portal.dossiers.service.apply_changes), for a tab, a door or an approval.
     dossier.etablissement = etab
     dossier.employeur_siret = etab.siret
     dossier.etablissement_demande = None
@@ -289,10 +289,10 @@ def _ask(dossier, etab, by) -> None:
     dossier.etablissement_demande = etab
 
 
-def on_membership_approved(membership) -> list:
+def waiting_dossiers(membership) -> list:
     """After a membership is approved: the dossiers still open to the parties whose employer is
-    this person and that asked for an establishment of this structure now point at it.
-    Returns them. (Call it in the transaction of the approval, before its commit.)"""
+    this person and that asked for an establishment of this structure (the write path points
+    them at it: portal.dossiers.service.apply_approval)."""
     if membership is None or membership.status != StructureMembership.APPROUVE:
         return []
     person = membership.user
@@ -304,14 +304,12 @@ def on_membership_approved(membership) -> list:
             .where(Etablissement.structure_id == membership.structure_id,
                    Dossier.state.in_(open_states))
             .order_by(Dossier.id)).scalars().all()
-    moved = []
-    by = membership.decided_by
-    for dossier in dossiers:
-        if dossier_employer(dossier) is not person:
-            continue
-        etab = dossier.etablissement_demande
-        _entry(dossier, by, LINKED_ENTRY, dossier.employeur_siret, etab.siret,
-               f"{etab.denomination} : demande d'accès acceptée")
-        _point(dossier, etab)
-        moved.append(dossier)
-    return moved
+    return [d for d in dossiers if dossier_employer(d) is person]
+
+
+def point_asked(dossier, by) -> None:
+    """The store of an approval: the dossier points at the establishment it asked for."""
+    etab = dossier.etablissement_demande
+    _entry(dossier, by, LINKED_ENTRY, dossier.employeur_siret, etab.siret,
+           f"{etab.denomination} : demande d'accès acceptée")
+    _point(dossier, etab)

@@ -164,7 +164,7 @@ def _invite_people(dossiers: list[Dossier], user) -> None:
 
 # What each door is, for the history and for the automatic transitions it may trigger.
 CHANGE_SOURCES = {"tab": "saisie", "employer_found": "saisie", "conseiller": None,
-                  "upload": "depot"}
+                  "upload": "depot", "approval": "saisie"}
 
 
 @dataclass
@@ -318,6 +318,20 @@ def _write(dossier, changes, before, owners, *, by, source, tab, store, outcome,
     event = CHANGE_SOURCES.get(source)
     if event:
         outcome.automatic = transitions.run_automatic(dossier, by, event)
+
+
+# --- an access request approved -----------------------------------------------------------
+
+def apply_approval(membership, *, by) -> list:
+    """A membership was just approved (in this transaction, not committed): the dossiers of
+    that person waiting for an establishment of the structure point at it, each through the
+    write path (policy: the approver decides for that structure). Returns them."""
+    moved = []
+    for dossier in establishments.waiting_dossiers(membership):
+        apply_changes(dossier, {}, by=by, source="approval", commit=False,
+                      store=lambda d, changes, user: establishments.point_asked(d, user))
+        moved.append(dossier)
+    return moved
 
 
 # --- returning the signed documents -----------------------------------------------------------

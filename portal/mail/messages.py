@@ -2,17 +2,13 @@
 an e-mail in the outbox of the current transaction (portal.mail.outbox.queue)."""
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
 
-from portal.mail.outbox import queue
+from portal.mail.outbox import public_url, queue
 from portal.dossiers.workflow import STATES, state_label
 
 
 def _link(dossier, tab="suivi") -> str:
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if not base and has_request_context():
-        base = request.host_url.rstrip("/")
-    return f"{base}/admin/dossier/{dossier.id}/{tab}/"
+    return public_url(f"/admin/dossier/{dossier.id}/{tab}/")
 
 
 def _managers(dossier) -> list[str]:

@@ -13,7 +13,7 @@ import logging
 from datetime import timedelta
 from typing import Iterable
 
-from flask import current_app, g, has_request_context, render_template
+from flask import current_app, g, has_request_context, render_template, request
 from flask_mail import Message
 from sqlalchemy import or_, select, true
 
@@ -25,6 +25,15 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
 FIRST_BACKOFF = timedelta(minutes=1)
+
+
+def public_url(path: str = "") -> str:
+    """An absolute link to a page of Sillon, for an e-mail: PUBLIC_BASE_URL, else the host of
+    the current request."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base and has_request_context():
+        base = request.host_url.rstrip("/")
+    return f"{base}{path}"
 
 
 def backoff(attempts: int) -> timedelta:

@@ -8,6 +8,7 @@ from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, CFA_ROLES, EMPL
                            FORMATION_GESTIONNAIRE, FORMATION_RESPONSABLE, FORMATION_ROLES,
                            Dossier, User)
 from portal.policy.scope import can_see, dossier_locked_for
+from portal.policy.structures import may_manage_structure
 
 
 # --- dossier tabs (SPEC §2: "filled by") ------------------------------------------------------
@@ -110,6 +111,13 @@ def change_refusals(user: User, dossier: Dossier, fields: dict[str, str | None],
     ``fields`` maps each field the change writes to the tab showing it (None for a field no
     tab shows); ``source`` is the door ("tab", "employer_found", "conseiller", …). The key ""
     carries a refusal of the whole change."""
+    if source == "approval":
+        # A référent (or the CFA) accepted the person's access request: the dossiers that
+        # asked for the structure's establishment are theirs to point at it.
+        asked = dossier.etablissement_demande
+        if fields or asked is None or not may_manage_structure(user, asked.structure):
+            return {"": NOT_YOURS}
+        return {}
     if user is None or not getattr(user, "is_authenticated", False) or not can_see(user, dossier):
         return {"": NOT_YOURS}
     door = DOOR_FIELDS.get(source)
