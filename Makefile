@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
-SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core
+SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core redis-server
 
 .PHONY: run test test-sqlite test-postgresql bench install install-dev system-deps db clean
 
@@ -11,12 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+$(VENV)/.runtime: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: requirements-dev.txt requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(VENV)/.runtime $@
 
 install: $(VENV)/.runtime
@@ -30,7 +30,9 @@ db: install
 
 run: db
 	@$(BIN)/flask seed accounts
-	@echo "Sillon : http://127.0.0.1:5000"
+	@echo "Sillon : http://127.0.0.1:5000 (e-mails envoyés par « flask worker », lancé avec lui)"
+	@$(BIN)/flask worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 system-deps:

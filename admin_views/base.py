@@ -13,15 +13,20 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import BaseForm
+from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_login import current_user
 from flask_wtf.csrf import _FlaskFormCSRF
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.utils import cached_property
+from wtforms.validators import NumberRange, ValidationError
 
 from portal import policy
+from portal.auth.redirects import drop_unsafe_parameter
 from portal.extensions import db
+
+from .list_door import MAX_SEARCH, ListDoorMixin, clamp, clean_text
 
 
 class SecureForm(BaseForm):
@@ -49,15 +54,19 @@ class SecureForm(BaseForm):
 
         def bind_field(self, form, unbound_field, options):
             # Users paste identifiers and e-mails with stray spaces: strip every text input.
-            from wtforms import PasswordField, StringField
+            from wtforms import IntegerField, PasswordField, StringField
             field_class = unbound_field.field_class
             if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
                 filters = tuple(unbound_field.kwargs.get("filters", ())) + (_strip,)
                 options = dict(options, filters=filters)
+            if issubclass(field_class, IntegerField):  # INTEGER columns (int4 on PostgreSQL)
+                validators = tuple(unbound_field.kwargs.get("validators", ())) + (_INT_RANGE,)
+                options = dict(options, validators=validators)
             return unbound_field.bind(form=form, **options)
 
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL binds them as int4 (::INTEGER)
+MAX_ACTION_IDS = 1000  # rows one action may receive (a list page shows 100 at most)
 
 
 def row_or_404(model, pk):
@@ -81,6 +90,9 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+_INT_RANGE = NumberRange(min=-MAX_ID, max=MAX_ID, message="Ce nombre est trop grand.")
+
+
 class ScopedAjaxLoader(QueryAjaxModelLoader):
     """`form_ajax_refs` lookups and posted-back ids, both through the scoped query."""
 
@@ -89,24 +101,44 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 
     def get_one(self, pk):
         try:
-            with db.session.no_autoflush:
-                return self.get_query().filter(self.model.id == int(pk)).one_or_none()
+            pk = int(pk)
         except (TypeError, ValueError):
             return None
+        if not 0 < pk <= MAX_ID:
+            return None
+        with db.session.no_autoflush:
+            return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    def get_list(self, term, offset=0, limit=10):
+        # `ajax/lookup/?query=&offset=&limit=` come straight from the query string.
+        return super().get_list(clean_text(term or "", MAX_SEARCH), clamp(offset, 0, 10**6),
+                                clamp(limit, 1, 100))
+
+
+class StrictAjaxSelectField(AjaxSelectField):
+    """A posted id the scoped loader does not find is an error (Flask-Admin's field would
+    silently empty an optional relation)."""
+
+    def pre_validate(self, form):
+        if self.data is None and self._formdata:
+            raise ValidationError("Choix invalide : cet élément n'existe pas.")
+        super().pre_validate(form)
 
 
 class ScopedModelConverter(AdminModelConverter):
     """Relation select fields (forms and editable-list cells) list only rows in scope."""
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
-        has_loader = prop.key in getattr(self.view, "_form_ajax_refs", {})
-        if "query_factory" not in kwargs and not has_loader:
+        loader = getattr(self.view, "_form_ajax_refs", {}).get(prop.key)
+        if loader is not None and not multiple:
+            return StrictAjaxSelectField(loader, **kwargs)
+        if "query_factory" not in kwargs and loader is None:
             kwargs["query_factory"] = lambda: policy.scoped(
                 db.session.query(remote_model), remote_model, current_user)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 
-class SecureModelView(ModelView):
+class SecureModelView(ListDoorMixin, ModelView):
     """Base of every model view. Row scope and permissions come from portal.policy only."""
 
     form_base_class = SecureForm
@@ -137,6 +169,15 @@ class SecureModelView(ModelView):
             return redirect(url_for("auth.login", next=request.full_path))
         abort(403)
 
+    # --- door: the `url` return address (create, edit, details, delete, action, export) --------
+    def _handle_view(self, name, **kwargs):
+        # Flask-Admin reads `url` through get_redirect_target, imported by name into its model
+        # and action modules; its own is_safe_url lets through what portal.auth.redirects does
+        # not. Run before every view method, this leaves only a same-site path in
+        # request.values (an unsafe one is absent: Flask-Admin falls back to the list).
+        drop_unsafe_parameter("url")
+        return super()._handle_view(name, **kwargs)
+
     @property
     def can_create(self):
         return policy.may_create(current_user, self.model)
@@ -163,6 +204,7 @@ class SecureModelView(ModelView):
         pass
 
     # --- door: list, search, sort, filters, export; and the "List (N)" count ------------------
+    # (arguments brought into range and exports written safely: ListDoorMixin, list_door.py)
     def get_query(self):
         return policy.scoped(super().get_query(), self.model, current_user)
 
@@ -244,16 +286,21 @@ class SecureModelView(ModelView):
 
     # --- door: custom @action: the posted ids are re-filtered through the scoped query ---------
     def scoped_ids(self, ids) -> list[int]:
-        clean = []
+        clean = set()
         for raw in ids:
             try:
-                clean.append(int(raw))
+                pk = int(raw)
             except (TypeError, ValueError):
                 continue
+            if 0 < pk <= MAX_ID:  # an id no row can have (and the database cannot bind)
+                clean.add(pk)
         if not clean:
             return []
+        if len(clean) > MAX_ACTION_IDS:
+            flash(f"Sélectionnez au plus {MAX_ACTION_IDS} lignes à la fois.", "error")
+            return []
         query = policy.scoped(db.session.query(self.model.id), self.model, current_user)
-        return [row[0] for row in query.filter(self.model.id.in_(clean))]
+        return [row[0] for row in query.filter(self.model.id.in_(sorted(clean)))]
 
     def handle_action(self, return_view=None):
         form = self.action_form()

@@ -59,7 +59,8 @@ class DossierTabsMixin:
                     flash(f"Onglet « {tab.label} » enregistré.", "success")
                     return redirect(self.get_url(".tab_view", dossier_id=dossier.id,
                                                  tab_code=tab.code))
-                status = 422
+                # Lost to a concurrent change (the input is kept on the page): a conflict.
+                status = 409 if saved is None else 422
             else:
                 form = form_class(data=tab.load(dossier))
         elif request.method == "POST":
@@ -75,7 +76,7 @@ class DossierTabsMixin:
 
     def _save_tab(self, tab, dossier, form):
         """Validate the whole page; save it only when nothing blocks. Returns (saved, findings
-        shown on the page)."""
+        shown on the page); saved is None when the page lost to a concurrent change."""
         # Fields this person sees but may not change are shown disabled (not posted): they
         # keep their stored value, whatever a forged form says.
         stored = tab.load(dossier)
@@ -105,7 +106,7 @@ class DossierTabsMixin:
         except service.Stale:
             db.session.rollback()
             flash(STALE_MESSAGE, "error")
-            return False, findings
+            return None, findings
         except service.WriteRefused as exc:
             db.session.rollback()
             self._attach(form, exc.findings, exc.errors)

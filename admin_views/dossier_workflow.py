@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect, render_template, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 
 from portal import policy
 from portal.dossiers import service, workflow
+from portal.dossiers.errors import CONFLICT_TITLE
 from portal.extensions import db
 from portal.models import Dossier
 
@@ -27,6 +28,19 @@ def _date(raw: str | None):
         return None
 
 
+def _version():
+    """The dossier's version the person's page showed (hidden ``_version``), if it sent one."""
+    raw = (request.form.get("_version") or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+def conflict_page(message: str, back: str):
+    """The answer to a request that lost a race, or acted on what the dossier no longer is:
+    409 (Conflict), in French, with the way back to the dossier (nothing was changed)."""
+    return render_template("error.html", code=409, title=CONFLICT_TITLE, text=message,
+                           back_url=back, back_label="Revenir au dossier"), 409
+
+
 class DossierWorkflowMixin:
 
     @expose("/<int:dossier_id>/transition/<code>/", methods=("POST",))
@@ -35,31 +49,39 @@ class DossierWorkflowMixin:
         if dossier is None:
             abort(404)
         rupture = _date(request.form.get("rupture_date")) if code == "rompre" else None
+        back = self.get_url(".tab_view", dossier_id=dossier_id, tab_code="suivi")
         try:
             target = service.run_transition(code, dossier, current_user,
                                             comment=request.form.get("comment"),
-                                            rupture_date=rupture)
+                                            rupture_date=rupture, version=_version())
+        except service.Stale as exc:
+            db.session.rollback()
+            return conflict_page(str(exc), back)
         except service.WriteRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             flash(f"Dossier n° {dossier.id} : {workflow.state_label(target)}.", "success")
-        return redirect(self.get_url(".tab_view", dossier_id=dossier_id, tab_code="suivi"))
+        return redirect(back)
 
     @expose("/<int:dossier_id>/mission/<action_code>/", methods=("POST",))
     def mission_action_view(self, dossier_id, action_code):
         dossier = self.get_one(dossier_id)
         if dossier is None or action_code not in MISSION_DONE:
             abort(404)
+        back = self.get_url(".tab_view", dossier_id=dossier_id, tab_code="mission")
         try:
             service.run_mission(action_code, dossier, current_user,
-                                comment=request.form.get("comment"))
+                                comment=request.form.get("comment"), version=_version())
+        except service.Stale as exc:
+            db.session.rollback()
+            return conflict_page(str(exc), back)
         except service.WriteRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             flash(MISSION_DONE[action_code], "success")
-        return redirect(self.get_url(".tab_view", dossier_id=dossier_id, tab_code="mission"))
+        return redirect(back)
 
     @expose("/<int:dossier_id>/conseiller/", methods=("POST",))
     def advisor_view(self, dossier_id):
@@ -75,8 +97,11 @@ class DossierWorkflowMixin:
         else:
             try:
                 service.apply_changes(dossier, {"cfa_conseiller_id": choice}, by=current_user,
-                                      source="conseiller",
-                                      version=request.form.get("_version", type=int))
+                                      source="conseiller", version=_version())
+            except service.Stale as exc:
+                db.session.rollback()
+                return conflict_page(str(exc), self.get_url(".tab_view", dossier_id=dossier_id,
+                                                            tab_code="suivi"))
             except service.WriteRefused as exc:
                 db.session.rollback()
                 flash(str(exc), "error")

@@ -2,9 +2,11 @@
 "Créer" Sillon's creation form (both through portal/dossiers/service.py)."""
 from flask import abort, flash, redirect, request
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, FilterLike
+from flask_admin.contrib.sqla.filters import (DateBetweenFilter, FilterEqual, FilterLike,
+                                              IntEqualFilter)
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from forms.dossier_create import DossierCreateForm
 from portal import policy
@@ -37,6 +39,27 @@ def creatable_formations(user) -> list[Formation]:
     query = policy.scoped(db.session.query(Formation), Formation, user).order_by(
         Formation.annee_campagne.desc(), Formation.intitule)
     return [f for f in query if policy.may_create_dossier_in(user, f)]
+
+
+CREATED_MEANWHILE = ("Pendant votre saisie, une autre personne a créé un dossier ou un compte "
+                     "pour ces personnes : aucun dossier n'a été créé. Vérifiez la liste des "
+                     "dossiers avant de recommencer.")
+
+
+def _create(formation, fields):
+    """Create and commit; of two creations of one apprentice at once, the unique indexes
+    (one open dossier per apprentice and training, one account per address) refuse the
+    second, answered like a duplicate typed by hand."""
+    try:
+        dossier = service.create_dossier(
+            formation, fields, by=current_user, source="create_form",
+            comment="Dossier créé par la saisie de ses données de base.")
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        service.refuse_duplicate(formation, fields.get("apprenti_email"))
+        raise service.Stale(CREATED_MEANWHILE) from None
+    return dossier
 
 
 CREATE_SECTIONS = [
@@ -105,7 +128,7 @@ class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUpload
         DateBetweenFilter(Dossier.date_debut_contrat, "Début du contrat"),
         FilterLike(Dossier.apprenti_nom, "Nom de l'alternant·e"),
         LateFilter(Dossier.date_debut_contrat, "Échéance"),
-        FilterEqual(Formation.annee_campagne, "Promotion"),
+        IntEqualFilter(Formation.annee_campagne, "Promotion"),  # text: 500 on PostgreSQL
     ]
 
     # The pencil and "Créer" open Sillon's own screens for every role: the dossier's tabs, and
@@ -140,17 +163,14 @@ class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUpload
         if form.validate_on_submit():
             formation = next(f for f in formations if f.id == form.formation.data)
             try:
-                dossier = service.create_dossier(
-                    formation, form.creation_fields(), by=current_user, source="create_form",
-                    comment="Dossier créé par la saisie de ses données de base.")
-                db.session.commit()
+                dossier = _create(formation, form.creation_fields())
             except service.WriteRefused as exc:
                 db.session.rollback()
                 for name, message in exc.errors.items():
                     if name in form:
                         form[name].errors = list(form[name].errors) + [message]
                 flash(str(exc), "error")
-                status = 422
+                status = 409 if isinstance(exc, (service.Duplicate, service.Stale)) else 422
             else:
                 flash(f"Dossier n° {dossier.id} créé : {dossier.apprenti_email} a reçu ses "
                       "identifiants par e-mail.", "success")

@@ -1,6 +1,4 @@
 """Users and their roles (cfa_admin only). Users are deactivated, never deleted."""
-import secrets
-
 from flask import flash
 from flask_admin.actions import action
 from flask_login import current_user
@@ -69,7 +67,7 @@ class UserView(SecureModelView):
                                temporary_until=accounts.now() + accounts.TEMPORARY_PASSWORD_LIFETIME)
         if not model.active:
             # Deactivation ends every open session of the person.
-            model.session_token = secrets.token_hex(16)
+            model.end_sessions()
         super().on_model_change(form, model, is_created)
         if is_created and not form.new_password.data and model.active:
             db.session.flush()
@@ -90,7 +88,7 @@ class UserView(SecureModelView):
                 flash("Vous ne pouvez pas désactiver votre propre compte.", "error")
                 continue
             user.active = False
-            user.session_token = secrets.token_hex(16)
+            user.end_sessions()
             done += 1
         db.session.commit()
         if done:

@@ -35,6 +35,7 @@ from portal.mail.outbox import queue
 from portal.public import public
 
 from .base import row_or_404
+from .list_door import refuse_nul_bytes
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,10 @@ class MyStructureView(BaseView):
 
     def inaccessible_callback(self, name, **kwargs):
         return _login_redirect()
+
+    def _handle_view(self, name, **kwargs):
+        refuse_nul_bytes()  # PostgreSQL refuses NUL in text: 400, not a 500
+        return super()._handle_view(name, **kwargs)
 
     def _back(self):
         if request.form.get("retour") == "demandes" and current_user.has_role(*CFA_ROLES):
@@ -218,6 +223,10 @@ class StructureRequestsView(BaseView):
             return _login_redirect()
         abort(403)
 
+    def _handle_view(self, name, **kwargs):
+        refuse_nul_bytes()
+        return super()._handle_view(name, **kwargs)
+
     def _page(self, errors=None, posted=None, status=200):
         pending = db.session.execute(
             select(StructureRequest).where(StructureRequest.status == StructureRequest.EN_ATTENTE)
@@ -273,6 +282,7 @@ class StructureRequestsView(BaseView):
 # --- public page: asking to join a structure without an account ---------------------------------
 
 bp = Blueprint("structure_signup", __name__)
+bp.before_request(refuse_nul_bytes)
 
 SIGNUP_MAX_PER_IP = 10
 SIGNUP_MAX_PER_EMAIL = 3

@@ -32,6 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        # The client's address and scheme as the proxies saw them (README: only the headers
+        # every trusted proxy sets; Host is passed through by the proxy itself).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from .extensions import register_sqlite_pragmas
     register_sqlite_pragmas()
@@ -53,6 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
     login_manager.login_message_category = "info"
     app.register_blueprint(auth_bp)
+    from .auth.sessions import init_app as init_sessions
+    init_sessions(app)  # timeouts and revocation, checked before every other guard
 
     from admin_views.setup import init_admin
     init_admin(app)
@@ -62,11 +70,15 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.dossiers.locking import init_app as init_locking
     init_locking(app)  # the dossier lock holds in the model layer, whatever the door
     from portal.mail.outbox import init_app as init_notifications
-    init_notifications(app)  # outbox e-mails sent after each request's commit; flask mail …
+    init_notifications(app)  # flask mail send-pending (the worker sends the outbox)
     from portal.mail.reminders import init_app as init_reminders
     init_reminders(app)  # flask reminders send (daily digest)
+    from portal.tasks import init_app as init_tasks
+    init_tasks(app)  # Huey queue: e-mails enqueued after commit, sweep, digest; flask worker
 
     _register_guards(app)
+    from .security_headers import init_app as init_security_headers
+    init_security_headers(app)  # CSP, HSTS over HTTPS, no-store on every non-static response
     _register_errors(app)
     app.jinja_env.globals["state_label"] = __import__(
         "portal.dossiers.workflow", fromlist=["state_label"]).state_label
@@ -93,13 +105,6 @@ def _register_guards(app: Flask) -> None:
         if current_user.rgpd_version != app.config["RGPD_TERMS_VERSION"]:
             return redirect(url_for("auth.consent", next=request.full_path))
         return None
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
     @app.route("/")
     def home():

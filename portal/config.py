@@ -56,10 +56,36 @@ def load_config(instance_path: str) -> dict:
         "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "Sillon <ne-pas-repondre@sillon.local>",
         "MAIL_SUPPRESS_SEND": False,
-        # Login throttling: this many failures within the window block the address / IP.
+        # Seconds each SMTP socket operation may wait; a claim on an outbox row older than the
+        # lease (default 30 × MAIL_TIMEOUT) is taken as abandoned by a dead sender.
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 10.0),
+        "MAIL_CLAIM_LEASE_SECONDS": float(env.get("MAIL_CLAIM_LEASE_SECONDS") or 0) or None,
+        # Background work (Huey): a SQLite file in the instance folder (no server) by default,
+        # redis://… in production; an enqueue waits at most TASK_QUEUE_TIMEOUT seconds.
+        "TASK_QUEUE_URL": env.get("TASK_QUEUE_URL")
+        or "sqlite:///" + str(Path(instance_path) / "tasks.sqlite3"),
+        "TASK_QUEUE_TIMEOUT": float(env.get("TASK_QUEUE_TIMEOUT") or 2.0),
+        # Daily digest by the worker: at REMINDERS_HOUR:00 Paris time on REMINDERS_DAYS
+        # (crontab day-of-week, 0 = Sunday).
+        "REMINDERS_HOUR": int(env.get("REMINDERS_HOUR") or 7),
+        "REMINDERS_DAYS": env.get("REMINDERS_DAYS") or "1-6",
+        # Login throttling: this many failures within the window block the (address, IP) pair
+        # / the IP until the window has passed.
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES") or 5),
         "LOGIN_FAILURE_WINDOW_SECONDS": int(env.get("LOGIN_FAILURE_WINDOW_SECONDS") or 900),
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP") or 50),
+        # The failures above count per (address, IP) and per IP. Per address, whatever the IP:
+        # after LOGIN_SLOWDOWN_AFTER failures within the window (more than one IP can make
+        # alone), each attempt waits since the last failure 1 s, then 2, 4… at most
+        # LOGIN_SLOWDOWN_MAX_SECONDS: an attack from many IPs slows down, never locks out.
+        "LOGIN_SLOWDOWN_AFTER": int(env.get("LOGIN_SLOWDOWN_AFTER") or 10),
+        "LOGIN_SLOWDOWN_MAX_SECONDS": int(env.get("LOGIN_SLOWDOWN_MAX_SECONDS") or 60),
+        # Reverse proxies in front of Sillon that set X-Forwarded-For and X-Forwarded-Proto
+        # (0: none, the headers are ignored).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
+        # Sessions end after this long without a request, and this long after the login.
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES") or 120),
+        "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS") or 12),
         # Password reset requests: per address and per IP within the window.
         "RESET_MAX_PER_ADDRESS": int(env.get("RESET_MAX_PER_ADDRESS") or 3),
         "RESET_MAX_PER_IP": int(env.get("RESET_MAX_PER_IP") or 20),

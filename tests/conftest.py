@@ -95,17 +95,22 @@ def artifacts_dir():
     return ARTIFACTS
 
 
-# --- e-mail: a real SMTP server on 127.0.0.1 and an empty outbox ---------------------------------
+# --- e-mail: a real SMTP server on 127.0.0.1, a real worker and an empty outbox -----------------
 
 @pytest.fixture()
-def smtp(app):
+def smtp(app, clean_outbox):
+    """A real SMTP server and a real Huey consumer of the app's queue (threads in this process):
+    requests only enqueue, the worker sends. Reading `smtp.messages` first lets the worker
+    finish every task enqueued so far; `smtp.stop()` stops the worker with the server."""
     from tests.support.smtp import SmtpServer
+    from tests.support.worker import RunningWorker
     server = SmtpServer().start()
     saved = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_SUPPRESS_SEND")}
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_SUPPRESS_SEND=False)
     app.extensions["mail"].server = "127.0.0.1"
     app.extensions["mail"].port = server.port
     app.extensions["mail"].suppress = False
+    server.worker = RunningWorker.of(app).start()
     try:
         yield server
     finally:
@@ -128,5 +133,3 @@ def clean_outbox(app):
     empty()
     yield
     empty()
-
-

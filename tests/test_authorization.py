@@ -551,7 +551,9 @@ def list_ids(html: str) -> set[int]:
 
 
 def csv_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(_text(response))))
+    # Sillon writes CSV as French Excel opens it: UTF-8 with a BOM, ';' between cells.
+    text = response.get_data().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
 
 
 def filter_options(html: str, name: str) -> list[tuple[str, str]]:

@@ -120,7 +120,7 @@ def test_le_contrat_shows_the_grid_and_follows_the_dates(app, live_server, brows
     page.fill("input[name=date_fin_contrat]", "2027-08-31")
     page.locator("input[name=date_fin_contrat]").dispatch_event("change")
     page.wait_for_function(
-        "document.querySelectorAll('#remuneration-grid tbody tr[data-row]').length === 1 && "
+        "() => document.querySelectorAll('#remuneration-grid tbody tr[data-row]').length === 1 && "
         "document.getElementById('grid-status').textContent.indexOf('Grille recalculée') === 0")
     # Raising the percent updates the amount on the same row.
     page.fill("input[name='remuneration-0-percent']", "60")

@@ -22,6 +22,7 @@ from portal.dossiers.tabs.employeur_fields import REQUEST_WAITING
 from portal.extensions import db
 from portal.models import (Dossier, DossierHistory, Etablissement, Formation, OutboxEmail,
                            Structure, StructureMembership, User)
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf, csrf_from
 from tests.test_dossier_lifecycle import MANUAL, _act, _fill
 
@@ -155,7 +156,7 @@ class Rows:
 
     def __init__(self, app):
         self.app, self.rng = app, random.Random()
-        self.dossiers, self.sirets, self.memberships = [], [], []
+        self.dossiers, self.sirets, self.memberships, self.copies = [], [], [], []
 
     def structure(self, referent=ACME, **values):
         with self.app.app_context():
@@ -178,8 +179,8 @@ class Rows:
 
     def dossier(self, *, contact=ACME, etab_id=None, state="en_saisie", apprentice=ALICE):
         with self.app.app_context():
-            formation = db.session.execute(sa.select(Formation).where(
-                Formation.intitule == MANUAL[1])).scalars().first()
+            formation = training_copy(db.session.execute(sa.select(Formation).where(
+                Formation.intitule == MANUAL[1])).scalars().first(), self.copies)
             etab = db.session.get(Etablissement, etab_id) if etab_id else None
             row = Dossier(formation=formation, state=state, niveau_saisie="complete",
                           dispositif="apprentissage",
@@ -198,6 +199,7 @@ class Rows:
             return row.id
 
     def cleanup(self):
+        drop_training_copies(self.app, self.copies)
         with self.app.app_context():
             for pk in self.dossiers:
                 db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.dossier_id == pk))

@@ -32,6 +32,7 @@ from portal.models import (EMPLOYEUR, FORMATION_RESPONSABLE, Apprenti, Contrat, 
                            Mission, OutboxEmail, PeriodeRemuneration, RepresentantLegal,
                            Structure, StructureMembership, User, UserRole, utcnow)
 from portal.rules.rupture import rupture_date_problem
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf, csrf_from
 
 ADMIN, CONSEIL = "admin@sillon.demo", "conseil@sillon.demo"
@@ -61,7 +62,7 @@ def _fresh_siret() -> str:
 @pytest.fixture()
 def made(app):
     """Factories for structures, people and dossiers, all removed after the test."""
-    dossiers, structures, users = [], [], []
+    dossiers, structures, users, copies = [], [], [], []
 
     def structure(referent: str | None = None, **etab_fields) -> tuple[int, int]:
         with app.app_context():
@@ -96,8 +97,8 @@ def made(app):
         _, etab_id = structure(ACME, **etab_fields)
         from portal.dossiers.service import create_dossier
         with app.app_context():
-            formation = db.session.execute(sa.select(Formation).where(
-                Formation.intitule == TRAINING)).scalars().first()
+            formation = training_copy(db.session.execute(sa.select(Formation).where(
+                Formation.intitule == TRAINING)).scalars().first(), copies)
             row = create_dossier(formation, {
                 "dispositif": dispositif, "apprenti_nom": "Garde", "apprenti_prenom": "Test",
                 "apprenti_email": ALICE, "employeur_contact_email": ACME,
@@ -128,6 +129,7 @@ def made(app):
             db.session.execute(sa.delete(UserRole).where(UserRole.user_id == pk))
             db.session.execute(sa.delete(User).where(User.id == pk))
         db.session.commit()
+    drop_training_copies(app, copies)
 
 
 def _snapshot(app, pk: int) -> tuple:
@@ -196,10 +198,11 @@ def test_economic_validation_needs_billing_data_when_required(app, login, made, 
 def test_economic_validation_needs_the_training_price(app, login, made):
     pk = made.dossier("valide_formation")
     other = made.dossier("valide_formation")
-    with app.app_context():
-        formation = db.session.get(Dossier, pk).formation
-        saved, formation_id = formation.prix, formation.id
-        formation.prix = None
+    with app.app_context():  # each dossier of Alice is in a training of its own
+        formations = [db.session.get(Dossier, d).formation for d in (pk, other)]
+        saved = [(formation.id, formation.prix) for formation in formations]
+        for formation in formations:
+            formation.prix = None
         db.session.commit()
     try:
         client = login(CONSEIL)
@@ -219,9 +222,10 @@ def test_economic_validation_needs_the_training_price(app, login, made):
         assert _snapshot(app, pk) == before and _snapshot(app, other) == before_other
     finally:
         with app.app_context():
-            db.session.get(Formation, formation_id).prix = saved
+            for formation_id, price in saved:
+                db.session.get(Formation, formation_id).prix = price
             db.session.commit()
-    assert saved is not None and saved > Decimal("0")
+    assert all(price is not None and price > Decimal("0") for _, price in saved)
     _transition(login(CONSEIL), pk, "valider_economie")
     assert _snapshot(app, pk)[0] == "economie_validee"
 

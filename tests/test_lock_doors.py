@@ -10,6 +10,7 @@ from flask_login import login_user
 from portal.extensions import db
 from portal.dossiers.locking import DossierLocked
 from portal.models import (Apprenti, Dossier, DossierHistory, Etablissement, Formation, User)
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf
 
 ALICE, ACME, RESP, GEST = ("alice@etu.sillon.demo", "rh@acme.sillon.demo",
@@ -22,12 +23,13 @@ TABS = ("base", "alternant", "employeur", "contrat", "mission")
 
 @pytest.fixture()
 def locked(app):
+    copies = []
     with app.app_context():
         def uid(email):
             return db.session.execute(sa.select(User.id).where(User.email == email)).scalar_one()
-        formation = db.session.execute(
+        formation = training_copy(db.session.execute(
             sa.select(Formation).join(Formation.responsables).where(User.email == RESP)
-            .where(Formation.mission_requise.is_(True))).scalars().first()
+            .where(Formation.mission_requise.is_(True))).scalars().first(), copies)
         etab = db.session.execute(
             sa.select(Etablissement).join(Dossier, Dossier.etablissement_id == Etablissement.id)
             .where(Dossier.employer_contact_id == uid(ACME))).scalars().first()
@@ -45,6 +47,7 @@ def locked(app):
         if row is not None:
             db.session.delete(row)  # ORM delete: its parts go with it
             db.session.commit()
+    drop_training_copies(app, copies)
 
 
 def _set_state(app, pk, state):

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Dossier, Etablissement, Formation, Mission, OutboxEmail, User
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf
 
 ALICE, ACME, RESP, GEST = ("alice@etu.sillon.demo", "rh@acme.sillon.demo",
@@ -15,12 +16,13 @@ ALICE, ACME, RESP, GEST = ("alice@etu.sillon.demo", "rh@acme.sillon.demo",
 
 @pytest.fixture()
 def dossier(app):
+    copies = []
     with app.app_context():
         def uid(email):
             return db.session.execute(sa.select(User.id).where(User.email == email)).scalar_one()
-        formation = db.session.execute(
+        formation = training_copy(db.session.execute(
             sa.select(Formation).join(Formation.responsables).where(User.email == RESP)
-            .where(Formation.mission_requise.is_(True))).scalars().first()
+            .where(Formation.mission_requise.is_(True))).scalars().first(), copies)
         etab = db.session.execute(
             sa.select(Etablissement).join(Dossier, Dossier.etablissement_id == Etablissement.id)
             .where(Dossier.employer_contact_id == uid(ACME))).scalars().first()
@@ -37,6 +39,7 @@ def dossier(app):
         db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.dossier_id == pk))
         db.session.delete(db.session.get(Dossier, pk))
         db.session.commit()
+    drop_training_copies(app, copies)
 
 
 def _status(app, pk):

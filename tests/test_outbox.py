@@ -1,6 +1,6 @@
 """The e-mail outbox against a real SMTP server on 127.0.0.1: e-mails exist only when their
-transaction commits, go out right after the request, survive an SMTP outage and are retried
-with back-off by `flask mail send-pending`."""
+transaction commits, are sent by the worker once committed, survive an SMTP outage and are
+retried with back-off by `flask mail send-pending`."""
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -25,15 +25,18 @@ def _queue(app, to="personne@exemple.fr", commit=True):
 
 
 def test_committed_email_is_delivered_in_french(app, smtp, clean_outbox):
-    pk = _queue(app)
-    with app.app_context():
-        sent, failed = notifications.send_pending([pk])
-        assert (sent, failed) == (1, 0)
-        assert db.session.get(OutboxEmail, pk).sent_at is not None
+    pk = _queue(app)  # the commit enqueues it; the worker sends it
     assert len(smtp.messages) == 1
+    with app.app_context():
+        email = db.session.get(OutboxEmail, pk)
+        assert email.sent_at is not None and email.attempts == 1
+        assert email.claimed_at is None and email.claimed_by is None  # claim released
+        assert notifications.send_pending([pk]) == (0, 0)  # never twice
     recipients, message = smtp.messages[0]
+    assert len(smtp.messages) == 1
     assert recipients == ["personne@exemple.fr"]
     assert message["Subject"] == "Essai d'envoi"
+    assert message["Message-ID"].startswith(f"<outbox-{pk}.")
     assert "Ceci est un essai." in smtp.text_of(message)
     assert "Merci de ne pas y répondre" in smtp.text_of(message)
     html = message.get_body(preferencelist=("html",)).get_content()

@@ -1,5 +1,6 @@
-"""`flask reminders send`: one digest per person who must act, with late deadlines, received by a
-real SMTP server; a second run the same day sends nothing new."""
+"""The daily digest (`flask reminders send`, and the worker's daily task at 07:00 Paris time):
+one digest per person who must act, with late deadlines, received by a real SMTP server; a
+second run the same day sends nothing new."""
 from datetime import date
 
 import sqlalchemy as sa
@@ -49,3 +50,34 @@ def test_closed_dossiers_are_never_reminded(app):
         closed = set(db.session.scalars(sa.select(Dossier.id).where(
             Dossier.state.in_(("annule", "rompu")))).all())
         assert closed and not ids & closed
+
+
+def test_the_daily_digest_runs_at_seven_paris_time_monday_to_saturday(app):
+    from datetime import datetime
+    from huey import crontab
+    from portal.tasks import in_paris
+    at_seven = in_paris(crontab(minute="0", hour="7", day_of_week=app.config["REMINDERS_DAYS"]))
+    assert app.config["REMINDERS_HOUR"] == 7
+    assert at_seven(datetime(2026, 11, 23, 6, 0))  # Monday, 07:00 in Paris (UTC+1)
+    assert not at_seven(datetime(2026, 11, 23, 7, 0))  # 08:00 in Paris
+    assert at_seven(datetime(2026, 6, 20, 5, 0))  # Saturday, 07:00 in Paris (UTC+2)
+    assert not at_seven(datetime(2026, 11, 22, 6, 0))  # Sunday
+
+
+def test_the_workers_daily_task_queues_digests_sent_once(app, smtp, clean_outbox):
+    """The periodic task run by a real consumer: digests queued, committed, then each sent by
+    the worker; a second run the same day (another consumer) adds nothing."""
+    from datetime import datetime
+    from portal.models import OutboxEmail
+    from portal.tasks import PARIS
+    tasks = app.extensions["sillon_tasks"]
+    tasks.daily_reminders()
+    smtp.worker.drain()  # the digest task, then the e-mails it committed
+    count = len(smtp.messages)
+    subject = f"[Sillon] Vos dossiers à traiter – {datetime.now(PARIS):%d/%m/%Y}"
+    assert count and all(m["Subject"] == subject for _, m in smtp.messages)
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutboxEmail)).all()
+        assert len(rows) == count and all(r.sent_at is not None for r in rows)
+    tasks.daily_reminders()
+    assert len(smtp.messages) == count

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Dossier, Etablissement, Formation, PeriodeRemuneration, User
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf_from
 
 ALICE, ACME, RESP = "alice@etu.sillon.demo", "rh@acme.sillon.demo", "resp.info@sillon.demo"
@@ -18,7 +19,7 @@ GLOBEX = "rh@globex.sillon.demo"
 
 @pytest.fixture()
 def make(app):
-    created = []
+    created, copies = [], []
 
     def _make(*, birth=date(2006, 1, 10), start=date(2026, 9, 1), end=date(2027, 8, 31),
               dispositif="apprentissage", niveau="complete"):
@@ -26,9 +27,9 @@ def make(app):
             def uid(email):
                 return db.session.execute(sa.select(User.id).where(User.email == email)
                                           ).scalar_one()
-            formation = db.session.execute(
+            formation = training_copy(db.session.execute(
                 sa.select(Formation).join(Formation.responsables).where(User.email == RESP)
-                .where(Formation.mission_requise.is_(False))).scalars().first()
+                .where(Formation.mission_requise.is_(False))).scalars().first(), copies)
             etab = db.session.execute(
                 sa.select(Etablissement)
                 .join(Dossier, Dossier.etablissement_id == Etablissement.id)
@@ -49,6 +50,7 @@ def make(app):
         for pk in created:
             db.session.delete(db.session.get(Dossier, pk))
         db.session.commit()
+    drop_training_copies(app, copies)
 
 
 VALID = {"type_contrat": "11", "mode_contractuel": "1", "type_derogation": "",

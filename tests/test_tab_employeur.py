@@ -21,6 +21,7 @@ from portal.models import (Contrat, Dossier, DossierHistory, Etablissement, Form
                            MaitreApprentissage, Structure, StructureMembership, User)
 from portal.rules.contract import MASTER2_FIELDS
 from portal.dossiers.tabs.employeur import CREATED_ENTRY, SIRET_MESSAGE
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf_from
 
 ACME = "rh@acme.sillon.demo"
@@ -60,7 +61,7 @@ class World:
     def __init__(self, app):
         self.app = app
         self.rng = random.Random()
-        self.dossiers, self.sirets = [], []
+        self.dossiers, self.sirets, self.copies = [], [], []
         with app.app_context():
             siren = _new_siren(self.rng)
             structure = Structure(siren=siren, raison_sociale="Ateliers du Test",
@@ -83,10 +84,10 @@ class World:
     def dossier(self, *, contact=ACME, state="initialise", dispositif="apprentissage",
                 niveau="complete", linked=True, conclusion=None):
         with self.app.app_context():
-            formation = db.session.execute(
+            formation = training_copy(db.session.execute(
                 sa.select(Formation).join(Formation.responsables)
                 .where(User.email == RESP_INFO, Formation.mission_requise.is_(False))
-            ).scalars().first()
+            ).scalars().first(), self.copies)
             etab = db.session.get(Etablissement, self.etab_id) if linked else None
             dossier = Dossier(formation=formation, apprentice_user_id=_user_id(ALICE),
                               employer_contact_id=_user_id(contact), etablissement=etab,
@@ -111,6 +112,7 @@ class World:
             db.session.commit()
 
     def cleanup(self):
+        drop_training_copies(self.app, self.copies)
         with self.app.app_context():
             for pk in self.dossiers:
                 dossier = db.session.get(Dossier, pk)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import (Apprenti, Dossier, DossierHistory, Etablissement, Formation,
                            RepresentantLegal, User)
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf_from
 
 ALICE = "alice@etu.sillon.demo"
@@ -28,14 +29,14 @@ def _user_id(email):
 def fresh(app):
     """A new dossier (initialise) for Alice at ACME in one of resp.info's trainings; removed
     afterwards so other tests see the demo data unchanged."""
-    created = []
+    created, copies = [], []
 
     def make(*, mission=False, niveau="complete", dispositif="apprentissage", birth=None):
         with app.app_context():
-            formation = db.session.execute(
+            formation = training_copy(db.session.execute(
                 sa.select(Formation).join(Formation.responsables)
                 .where(User.email == RESP_INFO, Formation.mission_requise.is_(mission))
-            ).scalars().first()
+            ).scalars().first(), copies)
             etab = db.session.execute(
                 sa.select(Etablissement).join(Dossier, Dossier.etablissement_id == Etablissement.id)
                 .where(Dossier.employer_contact_id == _user_id(ACME))).scalars().first()
@@ -55,6 +56,7 @@ def fresh(app):
         for pk in created:
             db.session.delete(db.session.get(Dossier, pk))
         db.session.commit()
+    drop_training_copies(app, copies)
 
 
 def _page(client, dossier_id, tab):
@@ -304,7 +306,7 @@ def test_lost_update_is_refused_and_input_kept(app, login, fresh):
                 _version=stale_version)
     response = second.post(f"/admin/dossier/{pk}/alternant/", data=data)
     html = response.get_data(as_text=True)
-    assert response.status_code == 422
+    assert response.status_code == 409  # a conflict: the dossier changed meanwhile
     assert "modifié par une autre personne" in html
     assert 'value="Rezé"' in html
     with app.app_context():

@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.models import (Apprenti, Contrat, Dossier, Etablissement, Formation,
                            MaitreApprentissage, Mission, PeriodeRemuneration, RepresentantLegal,
                            User)
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf_from
 
 ALICE = "alice@etu.sillon.demo"
@@ -69,10 +70,11 @@ def _snapshot(dossier_id):
 @pytest.fixture(scope="module")
 def fuzz_dossiers(app):
     """One dossier per tab, each with a training requiring a mission (so every tab shows)."""
+    copies = []
     with app.app_context():
         def uid(email):
             return db.session.execute(sa.select(User.id).where(User.email == email)).scalar_one()
-        formation = db.session.execute(
+        demo = db.session.execute(
             sa.select(Formation).join(Formation.responsables)
             .where(User.email == RESP_INFO, Formation.mission_requise.is_(True))).scalars().first()
         etab = db.session.execute(
@@ -80,7 +82,7 @@ def fuzz_dossiers(app):
             .where(Dossier.employer_contact_id == uid(ACME))).scalars().first()
         ids = {}
         for code in EDITOR:
-            dossier = Dossier(formation=formation, apprentice_user_id=uid(ALICE),
+            dossier = Dossier(formation=training_copy(demo, copies), apprentice_user_id=uid(ALICE),
                               employer_contact_id=uid(ACME), etablissement=etab,
                               apprenti_email=ALICE, apprenti_nom="Fuzz", apprenti_prenom=code,
                               apprenti_date_naissance=date(2005, 5, 17), state="initialise",
@@ -95,6 +97,7 @@ def fuzz_dossiers(app):
         for pk in ids.values():
             db.session.delete(db.session.get(Dossier, pk))
         db.session.commit()
+    drop_training_copies(app, copies)
 
 
 def _editable_codes():
@@ -137,11 +140,15 @@ def test_fuzzing_a_tab_never_errors_and_never_saves_half_a_page(app, login, fuzz
         if version:
             data["_version"] = version.group(1)
         response = client.post(f"/admin/dossier/{pk}/{code}/", data=data)
-        assert response.status_code in (302, 422), (response.status_code, payload)
+        nul = any("\x00" in str(v) for v in payload.values())
+        # A NUL byte posted is refused (400) before any view; anything else is saved or
+        # answered with the field errors (422).
+        assert response.status_code in ((400,) if nul else (302, 422)), (
+            response.status_code, payload)
         with app.app_context():
             after = _snapshot(pk)
             state = db.session.get(Dossier, pk).state
-        if response.status_code == 422:
+        if response.status_code in (400, 422):
             assert after == before, payload
         else:
             assert state in ("en_saisie", "saisie_complete")

@@ -136,7 +136,7 @@ def test_right_role_is_refused_from_every_wrong_state(app, login, dossier, code)
         _set_state(app, dossier, state)
         before = _snapshot(app, dossier)
         response = _post(client, dossier, code)
-        assert response.status_code == 302
+        assert response.status_code == 409  # a conflict with the dossier's state
         assert _snapshot(app, dossier) == before, (code, state)
 
 

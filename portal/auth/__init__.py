@@ -1,15 +1,21 @@
 """Login and logout (blueprint); password reset, first password, RGPD consent, access-code
-registration and the account page are in the sibling modules, on the same blueprint."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+registration and the account page are in the sibling modules, on the same blueprint. Session
+timeouts and revocation: sessions.py; where `next` may lead: redirects.py."""
+import hmac
+from functools import lru_cache
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from forms.auth import LoginForm, RegistrationForm
 
 from portal.accounts import invitations as accounts
 from ..extensions import db
 from ..models import User
-from . import throttle
+from . import sessions, throttle
+from .redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -21,43 +27,54 @@ def load_user(user_id: str):
         uid = int(raw_id)
     except (ValueError, AttributeError):
         return None
+    if not 0 < uid < 2**31:  # users.id is an INTEGER column
+        return None
     user = db.session.get(User, uid)
-    if user is None or not user.active or user.session_token != token:
+    if user is None or not user.active or not hmac.compare_digest(
+            user.session_token.encode(), token.encode()):
         return None
     return user
 
 
-def _safe_next(target: str | None) -> str:
-    # Only local paths: never redirect to another site after login.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("admin.index")
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of the default method, computed once: checked for addresses that cannot log in."""
+    return generate_password_hash("sillon-pas-de-compte")
+
+
+def _password_matches(user, password: str) -> bool:
+    """The password check, costing one hash of the default method whoever the address is: an
+    unknown, inactive or password-less address must not answer faster than a known one (that
+    would tell who has an account)."""
+    usable = user is not None and user.active and bool(user.password_hash)
+    dummy = _dummy_hash()
+    stored = user.password_hash if usable else dummy
+    matches = check_password_hash(stored, password)
+    if usable and stored.split("$", 1)[0] != dummy.split("$", 1)[0]:
+        check_password_hash(dummy, password)  # a cheaper method (temporary passwords)
+    return usable and matches
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args.get("email", "")[:254]  # the invitation e-mail's link
-    error, status = None, 200
+    error, status, headers = None, 200, {}
     expired = False
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        cfg = current_app.config
-        ip = request.remote_addr or "?"
-        key_email, key_ip = f"login:email:{email}", f"login:ip:{ip}"
-        window = cfg["LOGIN_FAILURE_WINDOW_SECONDS"]
-        if (throttle.failures(key_email, window) >= cfg["LOGIN_MAX_FAILURES"]
-                or throttle.failures(key_ip, window) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
-            minutes = max(1, window // 60)
-            error, status = (f"Trop de tentatives de connexion. Réessayez dans {minutes} "
-                             "minutes ou utilisez « Mot de passe oublié ».", 429)
+        ip = throttle.client_ip()
+        refusal = throttle.login_refusal(email, ip)
+        if refusal is not None:
+            error, status = refusal.message, 429
+            headers["Retry-After"] = str(refusal.retry_after)
         else:
             user = db.session.execute(
                 select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
-            if user is not None and user.active and user.check_password(form.password.data):
+            if _password_matches(user, form.password.data):
                 if user.temp_password_expires_at and \
                         user.temp_password_expires_at < accounts.now():
                     error, status = ("Ce mot de passe provisoire a expiré (il était valable "
@@ -65,24 +82,30 @@ def login():
                                      "choisir un nouveau.", 401)
                     expired = True
                 else:
-                    throttle.clear(key_email)
+                    throttle.login_cleared(email, ip)
                     user.last_login_at = accounts.now()
                     db.session.commit()
-                    login_user(user)
-                    return redirect(_safe_next(request.args.get("next")))
+                    sessions.begin(user)
+                    return redirect(safe_next(request.args.get("next")))
             else:
-                throttle.record_failure(key_email, key_ip)
+                throttle.login_failed(email, ip)
                 error, status = "Adresse e-mail ou mot de passe incorrect.", 401
     elif form.is_submitted():
         status = 400
     return render_template("auth/login.html", form=form, error=error, expired=expired,
-                           registration=RegistrationForm()), status
+                           registration=RegistrationForm()), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
-    flash("Vous êtes déconnecté·e.", "info")
+    if current_user.is_authenticated:
+        # Logging out ends every session of the person, on every device (a copied cookie too).
+        sessions.end(current_user._get_current_object())
+        db.session.commit()
+        flash("Vous êtes déconnecté·e. Vos sessions ouvertes sur d'autres appareils ont aussi "
+              "pris fin.", "info")
+    else:
+        sessions.end()
     return redirect(url_for("auth.login"))
 
 

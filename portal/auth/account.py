@@ -3,7 +3,7 @@ to the new address, the old address being told)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from forms.auth import ChangeEmailForm, ChangePasswordForm
@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import ROLE_LABELS
 from portal.mail.outbox import queue
 from ..public import public
-from . import bp
+from . import bp, sessions
 
 
 def _render(password_form, email_form, status=200):
@@ -35,8 +35,9 @@ def change_password():
     if form.validate_on_submit():
         user.set_password(form.password.data)  # ends the person's other sessions
         db.session.commit()
-        login_user(user)
-        flash("Votre mot de passe a été modifié.", "success")
+        sessions.begin(user)  # this one goes on, with the new token
+        flash("Votre mot de passe a été modifié. Vos sessions sur d'autres appareils ont pris "
+              "fin.", "success")
         return redirect(url_for("auth.account"))
     return _render(form, ChangeEmailForm(user=user, formdata=None), 400)
 

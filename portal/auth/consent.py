@@ -9,20 +9,21 @@ from forms.auth import ConsentForm
 
 from portal.accounts import invitations as accounts
 from ..extensions import db
-from . import _safe_next, bp
+from . import bp
+from .redirects import safe_next
 
 
 @bp.route("/rgpd", methods=["GET", "POST"])
 def consent():
     version = current_app.config["RGPD_TERMS_VERSION"]
     if current_user.rgpd_version == version and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = ConsentForm()
     if form.validate_on_submit():
         current_user.rgpd_accepted_at = accounts.now()
         current_user.rgpd_version = version
         db.session.commit()
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/consent.html", form=form, version=version,
                            previous=current_user.rgpd_version), status

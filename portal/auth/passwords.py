@@ -3,7 +3,7 @@ per address and per IP), the reset page, and the new password forced at first lo
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from forms.auth import ForgotForm, NewPasswordForm
 
@@ -11,7 +11,8 @@ from portal.accounts import invitations as accounts
 from ..extensions import db
 from portal.mail.outbox import queue
 from ..public import public
-from . import _safe_next, bp, throttle
+from . import bp, sessions, throttle
+from .redirects import safe_next
 
 SENT_MESSAGE = ("Si cette adresse correspond à un compte Sillon, un e-mail vient de lui être "
                 "envoyé avec un lien pour choisir un nouveau mot de passe. Le lien est valable "
@@ -66,8 +67,13 @@ def reset(token):
         user.set_password(form.password.data)  # ends the person's other sessions too
         found.used_at = accounts.now()
         db.session.commit()
-        flash("Votre nouveau mot de passe est enregistré : connectez-vous.", "success")
-        return redirect(url_for("auth.login", email=user.email))
+        # The link proved the mailbox: the person is logged in at once, so no login throttle
+        # (however many failures others piled on the address) can keep its owner out.
+        throttle.login_cleared(user.email.lower())
+        sessions.begin(user)
+        flash("Votre nouveau mot de passe est enregistré et vous êtes connecté·e. Vos autres "
+              "sessions ont pris fin.", "success")
+        return redirect(url_for("admin.index"))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/new_password.html", form=form, user=user, first=False), status
 
@@ -75,15 +81,15 @@ def reset(token):
 @bp.route("/premier-mot-de-passe", methods=["GET", "POST"])
 def first_password():
     if not current_user.must_change_password:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = NewPasswordForm(user=current_user)
     if form.validate_on_submit():
         user = current_user._get_current_object()
         user.set_password(form.password.data)  # rotates the session token…
         db.session.commit()
-        login_user(user)  # …so the current session is renewed with the new one
+        sessions.begin(user)  # …so the current session is renewed with the new one
         flash("Votre mot de passe est enregistré.", "success")
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/new_password.html", form=form, user=current_user,
                            first=True), status

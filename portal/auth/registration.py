@@ -11,6 +11,8 @@ code (known and new addresses alike, so that a refusal says nothing about the ad
 """
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,12 +21,14 @@ from forms.auth import LoginForm, RegistrationForm
 
 from portal.accounts import invitations as accounts
 from portal.policy import may_register_on
-from portal.dossiers.service import create_dossier
+from portal.dossiers.service import Duplicate, create_dossier
 from portal.mail.outbox import queue
 from ..extensions import db
 from ..models import Formation, User
 from ..public import public
 from . import bp, throttle
+
+log = logging.getLogger(__name__)
 
 WRONG_CODE = ("Ce code d'accès n'est pas valable. Vérifiez-le auprès du responsable de votre "
               "formation.")
@@ -110,12 +114,17 @@ def register(formation: Formation, *, email: str, first_name: str, last_name: st
             }, by=None, source="registration", comment=HISTORY_COMMENT)
             db.session.commit()
             return True
-        except IntegrityError:
-            # A concurrent registration of the same address won: that account now exists.
+        except (IntegrityError, Duplicate):
+            # A concurrent registration (or import, or creation) of the same address won:
+            # that account, or that dossier, now exists. Nothing of this request is kept.
             db.session.rollback()
             account = accounts.find_user(address)
             if account is None:
-                raise
+                # An open dossier of this address without an account (its account was
+                # deleted): never hang a second one on it; the page answers as always.
+                log.warning("Inscription de %s refusée : un dossier ouvert existe déjà dans "
+                            "la formation %s", address, formation.id)
+                return False
     notify_known_address(account)
     db.session.commit()
     return False

@@ -10,145 +10,27 @@ Nothing here commits: the caller does, once.
 """
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
 import io
-import zipfile
 from datetime import date
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Iterable
 
 from sqlalchemy import func, or_, select, update
 
-from portal import policy
+from portal import exports, policy
+from portal.dossiers.import_files import MAX_BYTES, MAX_LINES, parse  # noqa: F401 (re-exported)
 from portal.dossiers.service import create_dossiers
 from portal.dossiers.workflow import FINAL_STATES, state_label
 from portal.extensions import db
 from portal.models import Dossier, Formation, ImportBatch, User
 from portal.models.people import utcnow
-from portal.rules.imports import (COLUMNS, CREATE, EXAMPLE, KEYS, MAX_ROWS, REFUSED,
-                                  ImportFileError, KnownDossier, RowCheck, cell_text, check_rows,
-                                  is_blank, map_header)
+from portal.rules.imports import (COLUMNS, CREATE, EXAMPLE, KEYS, REFUSED, ImportFileError,
+                                  KnownDossier, RowCheck, cell_text, check_rows)
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_COLUMNS = 50          # columns read in a workbook (unknown columns are ignored anyway)
-MAX_LINES = 100_000       # lines scanned, blank ones included (formatted empty rows)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_NOT_A_TABLE = ("Ce fichier n'est ni un fichier CSV ni un classeur Excel (.xlsx) : "
-                "enregistrez votre tableau au format « CSV UTF-8 (délimité par des "
-                "points-virgules) » ou « Classeur Excel (.xlsx) », ou partez du modèle.")
-
-
-# --- reading the file ------------------------------------------------------------------------
-
-def _decode(content: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "texte Unicode"), else cp1252
-    (Excel's "CSV (séparateur : point-virgule)" on Windows)."""
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return content.decode("utf-16")
-        except UnicodeDecodeError:
-            raise ImportFileError(_NOT_A_TABLE) from None
-    if content.startswith(codecs.BOM_UTF8):
-        content = content[len(codecs.BOM_UTF8):]
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return content.decode("cp1252")
-    except UnicodeDecodeError:
-        raise ImportFileError(_NOT_A_TABLE) from None
-
-
-def _looks_binary(text: str) -> bool:
-    sample = text[:4096]
-    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\r\n\f")
-    return "\x00" in sample or controls > max(2, len(sample) // 100)
-
-
-def _csv_rows(content: bytes) -> Iterator[list[Any]]:
-    text = _decode(content)
-    if _looks_binary(text):
-        raise ImportFileError(_NOT_A_TABLE)
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first_line.count)
-    if first_line.count(delimiter) == 0:
-        delimiter = ";"
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    except csv.Error:
-        raise ImportFileError("Le fichier CSV est mal formé (guillemets non refermés ?) : "
-                              "enregistrez-le à nouveau depuis votre tableur.") from None
-
-
-def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise ImportFileError("Ce classeur Excel (.xlsx) ne peut pas être lu : enregistrez-le "
-                              "à nouveau depuis votre tableur, ou au format CSV.") from exc
-    except Exception as exc:  # openpyxl raises assorted errors on damaged or foreign zips
-        raise ImportFileError(_NOT_A_TABLE) from exc
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            return
-        # At most MAX_COLUMNS columns: a sheet claiming A1:XFD… is not read cell by cell.
-        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield list(row)
-    finally:
-        workbook.close()
-
-
-def read_table(content: bytes, filename: str = "") -> Iterator[list[Any]]:
-    """The file's rows as lists of cells (text for CSV, typed values for XLSX)."""
-    if not content or not content.strip():
-        raise ImportFileError("Le fichier est vide.")
-    if len(content) > MAX_BYTES:
-        raise ImportFileError("Le fichier dépasse 5 Mo : découpez-le en plusieurs fichiers.")
-    if content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("Les classeurs Excel 97-2003 (.xls) ne sont pas acceptés : "
-                              "enregistrez le fichier au format .xlsx ou CSV.")
-    if content.startswith(b"PK\x03\x04"):
-        return _xlsx_rows(content)
-    if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise ImportFileError("Ce fichier porte l'extension .xlsx mais n'est pas un classeur "
-                              "Excel : enregistrez-le à nouveau depuis votre tableur.")
-    return _csv_rows(content)
-
-
-def parse(content: bytes, filename: str = "") -> list[tuple[int, dict[str, Any]]]:
-    """(line, {column key: cell value}) for every non-blank data row. The header is the first
-    non-blank row; lines are numbered as the spreadsheet shows them (header included)."""
-    rows = read_table(content, filename)
-    mapping = None
-    data: list[tuple[int, dict[str, Any]]] = []
-    for line, cells in enumerate(rows, start=1):
-        if line > MAX_LINES:
-            raise ImportFileError(f"Le fichier compte plus de {MAX_LINES} lignes : ne gardez "
-                                  "que les lignes des alternant·es.")
-        if mapping is None:
-            if all(c is None or str(c).strip() == "" for c in cells):
-                continue
-            mapping = map_header(cells)
-            continue
-        raw = {key: (cells[index] if index < len(cells) else None)
-               for index, key in mapping.items()}
-        if is_blank(raw):
-            continue
-        data.append((line, raw))
-        if len(data) > MAX_ROWS:
-            raise ImportFileError(f"Le fichier compte plus de {MAX_ROWS} alternant·es : "
-                                  "découpez-le en plusieurs fichiers.")
-    if mapping is None:
-        raise ImportFileError("Le fichier est vide.")
-    if not data:
-        raise ImportFileError("Le fichier ne contient que la ligne d'en-têtes : ajoutez une "
-                              "ligne par alternant·e sous les en-têtes.")
-    return data
+XLSX_TYPE = exports.XLSX_MIMETYPE
+# Reading the file, within limits against hostile files: portal.dossiers.import_files (its
+# limits MAX_BYTES and MAX_LINES are re-exported for the import view).
 
 
 # --- preview and confirmation ----------------------------------------------------------------
@@ -295,11 +177,8 @@ def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> Im
 
 def template_csv() -> bytes:
     """Header and one example row, ';'-separated, UTF-8 with BOM (Excel opens the accents)."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([label for _, label, _ in COLUMNS])
-    writer.writerow([EXAMPLE[key] for key in KEYS])
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+    return exports.csv_bytes([label for _, label, _ in COLUMNS],
+                             [[EXAMPLE[key] for key in KEYS]])
 
 
 def template_xlsx() -> bytes:

@@ -16,18 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
 from portal.accounts import invitations
 from portal.dossiers import establishments, history, tabs, transitions
-from portal.dossiers.errors import (ALREADY_DONE, STALE_MESSAGE, Stale,  # noqa: F401
-                                    TransitionRefused, WriteRefused)
+from portal.dossiers.errors import (ALREADY_DONE, STALE_MESSAGE, AlreadyDone,  # noqa: F401
+                                    Duplicate, Stale, TransitionRefused, WriteRefused,
+                                    duplicate_message)
 from portal.dossiers.locking import DossierLocked
-from portal.dossiers.workflow import now
+from portal.dossiers.workflow import FINAL_STATES, now
 from portal.extensions import db
-from portal.models import Dossier, DossierHistory
+from portal.models import Dossier, DossierHistory, User
 from portal.models.dossiers import INITIAL_STATE
 
 # Transitions asked by a person and the mission gate: the same write path (transitions.py).
@@ -49,14 +51,34 @@ CREATION_FIELDS = frozenset({
 SOURCES = ("create_form", "import", "registration")
 
 
+def refuse_duplicate(formation, email: str | None, *, exclude: int | None = None) -> None:
+    """Raise Duplicate (French, next to the apprentice's e-mail) when this apprentice — found by
+    the dossier's e-mail or their account's, without case — already has an open dossier (not in
+    a final state of the workflow table) in ``formation``, other than ``exclude``. The unique
+    index uq_dossiers_open_apprentice is the arbiter between two writes at once."""
+    address = invitations.normalize_email(email)
+    with db.session.no_autoflush:
+        number = address and db.session.execute(
+            select(Dossier.id).outerjoin(User, User.id == Dossier.apprentice_user_id)
+            .where(Dossier.formation_id == formation.id, Dossier.state.not_in(FINAL_STATES),
+                   Dossier.id != (exclude or 0), or_(func.lower(Dossier.apprenti_email) ==
+                                                     address, func.lower(User.email) == address))
+            .order_by(Dossier.id).limit(1)).scalar()
+    if number:
+        message = duplicate_message(address, number, creation=exclude is None)
+        raise Duplicate(message, {"apprenti_email": message})
+
+
 def create_dossier(formation, fields: dict[str, Any], *, by, source: str,
                    comment: str | None = None, etablissement=None, invite: bool = True,
-                   flush: bool = True):
+                   flush: bool = True, check_duplicate: bool = True):
     """A new dossier in ``formation`` (state ``initialise``) with its history entry, its people
     invited (``invite``). ``by`` is the acting person; None for the access-code registration,
     whose authority is the training's code (the caller checked it).
 
-    Raises WriteRefused when ``by`` may not create a dossier in this training."""
+    Raises WriteRefused when ``by`` may not create a dossier in this training, Duplicate when
+    the apprentice already has an open dossier in it (``check_duplicate``: the import checks
+    all its rows at once instead)."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
     if source != "registration" and not policy.may_create_dossier_in(by, formation):
@@ -68,6 +90,8 @@ def create_dossier(formation, fields: dict[str, Any], *, by, source: str,
     for name in invitations.PEOPLE_FIELDS:
         if values.get(name):
             values[name] = invitations.normalize_email(values[name])
+    if check_duplicate:
+        refuse_duplicate(formation, values.get("apprenti_email"))
     dossier = Dossier(formation=formation, state=INITIAL_STATE,
                       created_by_id=getattr(by, "id", None),
                       cfa_conseiller_id=formation.conseiller_cfa_id,
@@ -103,7 +127,7 @@ def create_dossiers(formation, entries, *, by) -> list:
             db.select(Etablissement).where(Etablissement.siret.in_(sirets))).scalars()}
     dossiers = [create_dossier(formation, fields, by=by, source="import", comment=comment,
                                etablissement=sites.get(fields.get("employeur_siret")),
-                               invite=False, flush=False)
+                               invite=False, flush=False, check_duplicate=False)
                 for fields, comment in entries]
     db.session.flush()  # ids for the e-mails
     _invite_people(dossiers, by)
@@ -187,7 +211,6 @@ DOOR_LABELS = {"cfa_conseiller_id": "Suivi – Info – Contact au CFA"}
 
 def _printable(name: str, value):
     if name == "cfa_conseiller_id" and value is not None:
-        from portal.models import User
         with db.session.no_autoflush:
             person = db.session.get(User, value)
         return person.full_name if person is not None else None
@@ -248,6 +271,8 @@ def apply_changes(dossier, changes: dict[str, Any], *, by, source: str, tab=None
     if refusals:
         message = refusals.get("") or next(iter(refusals.values()))
         raise WriteRefused(message, {k: v for k, v in refusals.items() if k})
+    if "apprenti_email" in changed:
+        refuse_duplicate(dossier.formation, changes["apprenti_email"], exclude=dossier.id)
     if findings is not None:
         blocking = findings(dossier, changes)
         if blocking:

@@ -7,11 +7,12 @@ the states mean is the table's. Called through portal/dossiers/service.py.
 """
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
 from portal.dossiers import guards, snapshot
-from portal.dossiers.errors import ALREADY_DONE, TransitionRefused
+from portal.dossiers.errors import ALREADY_DONE, AlreadyDone, TransitionRefused, wrong_state
 from portal.dossiers.locking import transition_scope
 from portal.dossiers.workflow import (TRANSITIONS, Transition, automatic_after, now,
                                       state_label, transitions_from)
@@ -41,14 +42,34 @@ def refusal(transition: Transition, dossier, user, **inputs) -> str | None:
     return None
 
 
+def conflict(transition: Transition, dossier, version: int | None = None) -> str | None:
+    """Why this transition conflicts with what the dossier is now — the version the person's
+    page showed (``version``, when the form sent it) is no longer the dossier's, or its state
+    is not one the transition starts from — in French; None when it does not."""
+    if version is not None and version != dossier.version:
+        return ALREADY_DONE
+    if dossier.state not in transition.sources:
+        return wrong_state(transition.label, state_label(dossier.state))
+    return None
+
+
 def run_transition(code: str, dossier, user, *, comment: str | None = None,
-                   rupture_date=None, commit: bool = True) -> str:
+                   rupture_date=None, version: int | None = None, commit: bool = True) -> str:
     """Run one transition asked by ``user``. Returns the new state (after the automatic rows
-    that follow it); raises TransitionRefused, with nothing changed."""
+    that follow it); raises TransitionRefused, with nothing changed: AlreadyDone (a 409) when
+    it conflicts with the dossier as it is now — the version the person saw (``version``) is
+    gone, its state no longer allows it, or a concurrent run of it committed first (the row's
+    version is checked by the UPDATE itself: StaleDataError)."""
     transition = TRANSITIONS.get(code)
     if transition is None or transition.automatic:
         raise TransitionRefused("Action inconnue.")
     comment = (comment or "").strip() or None
+    reason = policy.transition_refusal(user, dossier, transition)
+    if reason:
+        raise TransitionRefused(reason)
+    reason = conflict(transition, dossier, version)
+    if reason:
+        raise AlreadyDone(reason)
     reason = refusal(transition, dossier, user, rupture_date=rupture_date)
     if reason is None and transition.needs_comment and not comment:
         reason = f"« {transition.label} » : {transition.comment_label.lower()} est obligatoire."
@@ -60,10 +81,11 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
             run_automatic(dossier, user, transition.code)
         if commit:
             db.session.commit()
-    except StaleDataError:
-        # Someone changed the dossier since it was read (the same transition, at once).
+    except (StaleDataError, IntegrityError):
+        # Someone changed the dossier since it was read (the same transition, at once): the
+        # UPDATE ... WHERE version = <read> matched no row, or a unique row was taken.
         db.session.rollback()
-        raise TransitionRefused(ALREADY_DONE) from None
+        raise AlreadyDone(ALREADY_DONE) from None
     return dossier.state
 
 
@@ -171,11 +193,26 @@ def mission_refusal(action: str, dossier, user) -> str | None:
     return None
 
 
+# The mission statuses in which an action was already done, or overtaken by another: asking
+# for it then conflicts with the mission as it is now (409), like a transition.
+MISSION_DONE = {"soumettre": ("soumise", "validee"), "valider": ("validee", "a_corriger"),
+                "renvoyer": ("validee", "a_corriger")}
+
+
 def run_mission(action: str, dossier, user, *, comment: str | None = None,
-                commit: bool = True) -> str:
-    """soumettre (e-mails the manager) / valider / renvoyer (with a comment)."""
+                version: int | None = None, commit: bool = True) -> str:
+    """soumettre (e-mails the manager) / valider / renvoyer (with a comment). Raises
+    TransitionRefused; AlreadyDone (a 409) when the step was done meanwhile: the mission's
+    status is past it, the version the person saw (``version``) is gone, or a concurrent run
+    committed first (each step bumps the dossier's version, checked by its UPDATE)."""
     reason = mission_refusal(action, dossier, user)
     comment = (comment or "").strip() or None
+    status = dossier.mission.status if dossier.mission is not None else None
+    if reason and status in MISSION_DONE.get(action, ()) and \
+            policy.mission_action_refusal(user, dossier, action) is None:
+        raise AlreadyDone(f"{reason} {ALREADY_DONE}")
+    if reason is None and version is not None and version != dossier.version:
+        raise AlreadyDone(ALREADY_DONE)
     if reason is None and action == "renvoyer" and not comment:
         reason = "Indiquez ce qui doit être revu dans la mission."
     if reason:
@@ -184,9 +221,9 @@ def run_mission(action: str, dossier, user, *, comment: str | None = None,
         _mission(action, dossier, user, comment)
         if commit:
             db.session.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
         db.session.rollback()
-        raise TransitionRefused(ALREADY_DONE) from None
+        raise AlreadyDone(ALREADY_DONE) from None
     return dossier.mission.status
 
 

@@ -1,6 +1,7 @@
-"""The daily digest (`flask reminders send`): each person who must act gets one e-mail listing
-the dossiers waiting for them and the deadlines that are close or passed. Cron-friendly: running
-it twice the same day sends nothing new."""
+"""The daily digest: each person who must act gets one e-mail listing the dossiers waiting for
+them and the deadlines that are close or passed. The worker queues it every REMINDERS_DAYS at
+REMINDERS_HOUR (portal/tasks.py); `flask reminders send` does it by hand. Running it twice the
+same day sends nothing new."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -87,7 +88,8 @@ def init_app(app) -> None:
     @click.option("--date", "day", default=None, help="Date du rappel (AAAA-MM-JJ), "
                   "aujourd'hui par défaut.")
     def send_command(day):
-        """Queue and send the daily digest of each person who must act."""
+        """Queue the daily digest of each person who must act, then send the outbox (claimed
+        e-mail by e-mail: a worker sending at the same time never duplicates one)."""
         from portal.mail.outbox import send_pending
         when = date.fromisoformat(day) if day else date.today()
         queued = send_digests(when)

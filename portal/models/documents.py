@@ -46,7 +46,7 @@ class Document(db.Model):
 
 
 class OutboxEmail(db.Model):
-    """An e-mail committed with the change that caused it, sent after commit, retried."""
+    """An e-mail committed with the change that caused it, sent by the worker, retried."""
 
     __tablename__ = "outbox_emails"
     __table_args__ = (db.Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
@@ -64,3 +64,7 @@ class OutboxEmail(db.Model):
     next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_error = db.Column(db.Text)
     sent_at = db.Column(db.DateTime)
+    # A sender claims the row (one conditional UPDATE) before talking to SMTP; a claim older
+    # than the lease is taken as abandoned (the sender died) and may be claimed again.
+    claimed_at = db.Column(db.DateTime)
+    claimed_by = db.Column(db.String(32))

@@ -10,6 +10,9 @@ SAISIE_COMPLETE = "complete"
 NIVEAUX_SAISIE = {SAISIE_SIMPLE: "Simple", SAISIE_COMPLETE: "Complète"}
 # The state a new dossier starts in; what each state means is portal.dossiers.workflow's table.
 INITIAL_STATE = "initialise"
+# A dossier is "open" until a final state of that table (cancelled, broken off): the unique
+# index below needs them as literals (tests check they are the table's FINAL_STATES).
+OPEN_DOSSIER = "state NOT IN ('annule', 'rompu')"
 
 
 class Dossier(db.Model):
@@ -27,6 +30,12 @@ class Dossier(db.Model):
         db.Index("ix_dossiers_apprentice_user_id", "apprentice_user_id",
                  sqlite_where=db.text("apprentice_user_id IS NOT NULL"),
                  postgresql_where=db.text("apprentice_user_id IS NOT NULL")),
+        # One open dossier per apprentice and training (a Formation is one campaign): the
+        # arbiter between two creations at once, whatever the door. A new contract after a
+        # rupture (or a cancelled dossier) is a new dossier.
+        db.Index("uq_dossiers_open_apprentice", "formation_id", db.text("lower(apprenti_email)"),
+                 unique=True, sqlite_where=db.text(OPEN_DOSSIER),
+                 postgresql_where=db.text(OPEN_DOSSIER)),
     )
 
     id = db.Column(db.Integer, primary_key=True)

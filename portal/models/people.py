@@ -35,6 +35,8 @@ FORMATION_ROLES = frozenset({FORMATION_RESPONSABLE, FORMATION_GESTIONNAIRE})
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    # One account per address whatever its case: every lookup is by lower(email).
+    __table_args__ = (db.Index("uq_users_email_lower", db.text("lower(email)"), unique=True),)
 
     id = db.Column(db.Integer, primary_key=True)
     email = db.Column(db.String(254), nullable=False, unique=True)
@@ -70,6 +72,11 @@ class User(UserMixin, db.Model):
                               else generate_password_hash(password))
         self.temp_password_expires_at = temporary_until
         self.must_change_password = temporary_until is not None
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Rotate the session token: every open session of the person ends at its next request
+        (logout, new password, deactivation). The caller commits."""
         self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:

@@ -1,0 +1,264 @@
+"""Reading an import file (CSV or XLSX) into rows of cells, within limits, before any check.
+
+A hostile file must be refused quickly and cheaply, with a French message for the person:
+
+- every file: at most MAX_BYTES (checked by the view while reading the upload, and here);
+- XLSX, before openpyxl opens it, from the zip's central directory only (no byte inflated):
+  number of members, declared uncompressed size of each member and of the whole archive, and
+  the compression ratio of big members (Apache POI's ZipSecureFile uses the same 1:100). The
+  declared sizes are binding: Python's zipfile stops inflating a member at its declared size
+  and then fails on the CRC, so a member that lies about its size cannot inflate further.
+  Then each big XML member is streamed once to count its elements (ElementTree, under
+  openpyxl, holds a whole row — and any element it does not recognise — in memory). Only then
+  is the workbook opened, read-only with cached values (``read_only=True, data_only=True``),
+  at most MAX_COLUMNS + 1 columns and MAX_LINES lines read;
+- CSV: line count, line length, cell size (csv's own 128 Kio field limit, left as it is: it
+  is process-wide), columns, and an encoding Excel writes (UTF-8, UTF-16 with BOM, cp1252).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from contextlib import closing
+from typing import Any, Iterator
+
+from portal.rules.imports import MAX_ROWS, ImportFileError, is_blank, map_header
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_COLUMNS = 60          # columns read; a header naming more is refused
+MAX_LINES = 100_000       # lines scanned, blank ones included (formatted empty rows)
+MAX_LINE_CHARS = 65_536   # one physical line of a CSV file
+# XLSX archive. A 2 000-row, 8-column workbook is ~0.9 MB of XML and ~50 000 elements; 150 000
+# elements is 2 000 rows of 36 columns as Excel writes them (shared strings: <c><v>).
+XLSX_MAX_MEMBERS = 500
+XLSX_MAX_TOTAL = 50 * 1024 * 1024       # declared uncompressed size of all members
+XLSX_MAX_MEMBER = 10 * 1024 * 1024      # declared uncompressed size of one member
+XLSX_MAX_RATIO = 100                    # uncompressed / compressed, for members above:
+XLSX_RATIO_FROM = 1024 * 1024
+XLSX_MAX_ELEMENTS = 150_000             # XML elements of one member (counted if > 256 Kio)
+XLSX_COUNT_FROM = 256 * 1024
+_CHUNK = 1024 * 1024
+
+NOT_A_TABLE = ("Ce fichier n'est ni un fichier CSV ni un classeur Excel (.xlsx) : "
+               "enregistrez votre tableau au format « CSV UTF-8 (délimité par des "
+               "points-virgules) » ou « Classeur Excel (.xlsx) », ou partez du modèle.")
+UNREADABLE_XLSX = ("Ce classeur Excel (.xlsx) ne peut pas être lu : enregistrez-le à nouveau "
+                   "depuis votre tableur, ou au format CSV.")
+TOO_BIG_XLSX = ("Ce classeur Excel est trop volumineux une fois décompressé ({detail}) : "
+                "il ne peut pas s'agir d'une simple liste d'alternant·es. Gardez seulement la "
+                "feuille des alternant·es (une ligne par personne, sans mise en forme sur des "
+                "lignes vides), ou enregistrez-la au format CSV.")
+TOO_MANY_COLUMNS = (f"La ligne d'en-têtes compte plus de {MAX_COLUMNS} colonnes : ne gardez que "
+                    "les colonnes du modèle (Nom, Prénom, E-mail…).")
+TOO_MANY_LINES = (f"Le fichier compte plus de {MAX_LINES} lignes : ne gardez que les lignes "
+                  "des alternant·es.")
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} Mo"
+
+
+def check_xlsx_archive(content: bytes) -> None:
+    """Refuse, from the zip's directory and a counting pass, a workbook too big to open."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise ImportFileError(UNREADABLE_XLSX) from None
+    if len(members) > XLSX_MAX_MEMBERS:
+        raise ImportFileError(TOO_BIG_XLSX.format(
+            detail=f"plus de {XLSX_MAX_MEMBERS} éléments"))
+    total = sum(m.file_size for m in members)
+    if total > XLSX_MAX_TOTAL:
+        raise ImportFileError(TOO_BIG_XLSX.format(
+            detail=f"{_mb(total)} pour {_mb(XLSX_MAX_TOTAL)} au plus"))
+    for member in members:
+        if member.file_size > XLSX_MAX_MEMBER:
+            raise ImportFileError(TOO_BIG_XLSX.format(
+                detail=f"une partie de {_mb(member.file_size)} pour "
+                       f"{_mb(XLSX_MAX_MEMBER)} au plus"))
+        if (member.file_size > XLSX_RATIO_FROM
+                and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1)):
+            raise ImportFileError(TOO_BIG_XLSX.format(
+                detail=f"une partie compressée plus de {XLSX_MAX_RATIO} fois"))
+    for member in members:
+        if member.file_size > XLSX_COUNT_FROM and _elements(archive, member) > XLSX_MAX_ELEMENTS:
+            raise ImportFileError(TOO_BIG_XLSX.format(
+                detail=f"plus de {XLSX_MAX_ELEMENTS} cellules ou éléments dans une partie"))
+
+
+def _elements(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """Upper bound of the XML elements of a member: every element has one start tag '<name',
+    which is neither an end tag, a comment / CDATA / doctype ('<!') nor a processing
+    instruction ('<?'). Streamed, one byte carried between chunks so no '</' is split."""
+    count, carry = 0, b""
+    try:
+        with archive.open(member) as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                data = carry + chunk
+                body, carry = (data[:-1], data[-1:]) if chunk else (data, b"")
+                count += (body.count(b"<") - body.count(b"</") - body.count(b"<!")
+                          - body.count(b"<?"))
+                if count > XLSX_MAX_ELEMENTS or not chunk:
+                    return count
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError,
+            ValueError):
+        # Bad CRC, a member larger than declared, encrypted, an unknown compression.
+        raise ImportFileError(UNREADABLE_XLSX) from None
+
+
+def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+    check_xlsx_archive(content)
+    from openpyxl import load_workbook
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise ImportFileError(UNREADABLE_XLSX) from exc
+    except Exception as exc:  # openpyxl raises assorted errors on damaged or foreign zips
+        raise ImportFileError(NOT_A_TABLE) from exc
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            return
+        # One column more than read: a header that goes on past it is refused, not cut.
+        try:
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1):
+                yield list(row)
+        except ImportFileError:
+            raise
+        except Exception as exc:  # a damaged sheet (bad XML, bad CRC) found while reading
+            raise ImportFileError(UNREADABLE_XLSX) from exc
+    finally:
+        workbook.close()
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+UNKNOWN_ENCODING = ("Les caractères de ce fichier CSV ne peuvent pas être lus : enregistrez-le "
+                    "au format « CSV UTF-8 (délimité par des points-virgules) ».")
+
+
+def _undecodable(content: bytes, encoding: str) -> ImportFileError:
+    """A binary file is not a table; a text in an unknown encoding is told as such."""
+    text = content.decode(encoding, errors="replace")
+    return ImportFileError(NOT_A_TABLE if _looks_binary(text) else UNKNOWN_ENCODING)
+
+
+def _decode(content: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "texte Unicode"), else cp1252
+    (Excel's "CSV (séparateur : point-virgule)" on Windows)."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _undecodable(content, "utf-16") from None
+    if content.startswith(codecs.BOM_UTF8):
+        content = content[len(codecs.BOM_UTF8):]
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError:
+        raise _undecodable(content, "cp1252") from None
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4096]
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\r\n\f")
+    return "\x00" in sample or controls > max(2, len(sample) // 100)
+
+
+def _check_csv_text(text: str) -> None:
+    if text.count("\n") >= MAX_LINES:
+        raise ImportFileError(TOO_MANY_LINES)
+    if max(map(len, text.split("\n"))) > MAX_LINE_CHARS:
+        raise ImportFileError(f"Une ligne du fichier dépasse {MAX_LINE_CHARS} caractères : "
+                              "ce n'est pas une liste d'alternant·es. Enregistrez-la à "
+                              "nouveau depuis votre tableur.")
+
+
+def _csv_rows(content: bytes) -> Iterator[list[Any]]:
+    text = _decode(content)
+    if _looks_binary(text):
+        raise ImportFileError(NOT_A_TABLE)
+    _check_csv_text(text)
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        delimiter = ";"
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise ImportFileError(f"Une cellule du fichier dépasse {csv.field_size_limit()} "
+                                  "caractères (guillemets non refermés ?) : enregistrez-le "
+                                  "à nouveau depuis votre tableur.") from None
+        raise ImportFileError("Le fichier CSV est mal formé (guillemets non refermés ?) : "
+                              "enregistrez-le à nouveau depuis votre tableur.") from None
+
+
+# --- both --------------------------------------------------------------------------------------
+
+def read_table(content: bytes, filename: str = "") -> Iterator[list[Any]]:
+    """The file's rows as lists of cells (text for CSV, typed values for XLSX)."""
+    if not content or not content.strip():
+        raise ImportFileError("Le fichier est vide.")
+    if len(content) > MAX_BYTES:
+        raise ImportFileError(f"Le fichier dépasse {MAX_BYTES // (1024 * 1024)} Mo : "
+                              "découpez-le en plusieurs fichiers.")
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError("Les classeurs Excel 97-2003 (.xls) ne sont pas acceptés : "
+                              "enregistrez le fichier au format .xlsx ou CSV.")
+    if content.startswith(b"PK\x03\x04"):
+        return _xlsx_rows(content)
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError("Ce fichier porte l'extension .xlsx mais n'est pas un classeur "
+                              "Excel : enregistrez-le à nouveau depuis votre tableur.")
+    return _csv_rows(content)
+
+
+def _filled(cell: Any) -> bool:
+    return cell is not None and str(cell).strip() != ""
+
+
+def parse(content: bytes, filename: str = "") -> list[tuple[int, dict[str, Any]]]:
+    """(line, {column key: cell value}) for every non-blank data row. The header is the first
+    non-blank row; lines are numbered as the spreadsheet shows them (header included)."""
+    with closing(read_table(content, filename)) as rows:
+        return _rows_of(rows)
+
+
+def _rows_of(rows: Iterator[list[Any]]) -> list[tuple[int, dict[str, Any]]]:
+    mapping = None
+    data: list[tuple[int, dict[str, Any]]] = []
+    for line, cells in enumerate(rows, start=1):
+        if line > MAX_LINES:
+            raise ImportFileError(TOO_MANY_LINES)
+        if mapping is None:
+            if not any(_filled(c) for c in cells):
+                continue
+            if any(_filled(c) for c in cells[MAX_COLUMNS:]):
+                raise ImportFileError(TOO_MANY_COLUMNS)
+            mapping = map_header(cells[:MAX_COLUMNS])
+            continue
+        raw = {key: (cells[index] if index < len(cells) else None)
+               for index, key in mapping.items()}
+        if is_blank(raw):
+            continue
+        data.append((line, raw))
+        if len(data) > MAX_ROWS:
+            raise ImportFileError(f"Le fichier compte plus de {MAX_ROWS} alternant·es : "
+                                  "découpez-le en plusieurs fichiers.")
+    if mapping is None:
+        raise ImportFileError("Le fichier est vide.")
+    if not data:
+        raise ImportFileError("Le fichier ne contient que la ligne d'en-têtes : ajoutez une "
+                              "ligne par alternant·e sous les en-têtes.")
+    return data
