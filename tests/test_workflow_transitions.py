@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Dossier, DossierHistory, Etablissement, Formation, OutboxEmail, User
 from portal.dossiers.workflow import STATES, TRANSITIONS, manual_transitions
+from tests.support.trainings import drop_training_copies, training_copy
 from tests.support.web import csrf
 
 ALICE, ACME, RESP, GEST = ("alice@etu.sillon.demo", "rh@acme.sillon.demo",
@@ -62,12 +63,15 @@ def test_automatic_rows_cannot_be_asked_for(app, login, dossier, code):
 
 @pytest.fixture()
 def dossier(app):
+    copies = []
     with app.app_context():
         def uid(email):
             return db.session.execute(sa.select(User.id).where(User.email == email)).scalar_one()
-        formation = db.session.execute(
+        # A copy of the training: the demo apprentice already has an open dossier in it.
+        formation = training_copy(db.session.execute(
             sa.select(Formation).join(Formation.responsables).where(User.email == RESP)
-            .where(Formation.mode_validation == "manuelle")).scalars().first()
+            .where(Formation.mode_validation == "manuelle")
+            .order_by(Formation.id)).scalars().first(), copies)
         etab = db.session.execute(
             sa.select(Etablissement).join(Dossier, Dossier.etablissement_id == Etablissement.id)
             .where(Dossier.employer_contact_id == uid(ACME))).scalars().first()
@@ -83,6 +87,7 @@ def dossier(app):
         db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.dossier_id == pk))
         db.session.delete(db.session.get(Dossier, pk))
         db.session.commit()
+    drop_training_copies(app, copies)
 
 
 def _set_state(app, pk, state):
@@ -202,10 +207,13 @@ def test_bulk_validation_reports_each_dossier(app, login, dossier):
     """The manager validates several dossiers at once; refused ones are named with a reason."""
     _set_state(app, dossier, "validation_demandee")
     with app.app_context():
+        # Another dossier of this manager's trainings, still being filled in.
         other = db.session.execute(
-            sa.select(Dossier.id).where(Dossier.state == "en_saisie",
-                                        Dossier.formation_id == db.session.get(
-                                            Dossier, dossier).formation_id)).scalars().first()
+            sa.select(Dossier.id).join(Formation, Dossier.formation_id == Formation.id)
+            .join(Formation.responsables).where(User.email == RESP,
+                                                Dossier.state == "en_saisie")
+            .order_by(Dossier.id)).scalars().first()
+        assert other is not None
     client = login(RESP)
     response = client.post("/admin/dossier/action/", data={
         "action": "valider_formation", "rowid": [str(dossier), str(other)],

@@ -19,6 +19,7 @@ from portal.dossiers import service, tabs
 from portal.extensions import db
 from portal.models import (Dossier, DossierHistory, Etablissement, Formation, OutboxEmail,
                            User)
+from tests.support.trainings import drop_training_copies, training_copy
 
 ALICE, ACME, GLOBEX = "alice@etu.sillon.demo", "rh@acme.sillon.demo", "rh@globex.sillon.demo"
 RESP, GEST, ADMIN, CONSEIL = ("resp.info@sillon.demo", "gest.info@sillon.demo",
@@ -30,16 +31,18 @@ REFUSED = "refusé"
 @pytest.fixture()
 def fresh(app):
     """A dossier of the demo's owners, removed afterwards with what it queued."""
-    created = []
+    created, copies = [], []
 
     def make(state, *, contact=True):
         with app.app_context():
             def uid(email):
                 return db.session.execute(sa.select(User.id).where(User.email == email)
                                           ).scalar_one()
-            formation = db.session.execute(
+            # A copy of the training: the demo apprentice already has an open dossier in it.
+            formation = training_copy(db.session.execute(
                 sa.select(Formation).join(Formation.responsables).where(User.email == RESP)
-                .where(Formation.mode_validation == "manuelle")).scalars().first()
+                .where(Formation.mode_validation == "manuelle")
+                .order_by(Formation.id)).scalars().first(), copies)
             etab = db.session.execute(
                 sa.select(Etablissement).join(Dossier, Dossier.etablissement_id ==
                                               Etablissement.id)
@@ -64,6 +67,7 @@ def fresh(app):
             if obj is not None:
                 db.session.delete(obj)
         db.session.commit()
+    drop_training_copies(app, copies)
 
 
 @contextmanager
