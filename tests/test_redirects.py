@@ -19,6 +19,7 @@ from portal.auth.redirects import safe_target
 from portal.extensions import db
 from portal.models import Opco, ThrottleEvent, User, UserRole, utcnow
 from tests.support.web import csrf_from
+from tests.support.web import login as web_login
 
 PASSWORD = "Sillon-test-2026"
 DASHBOARD = "/admin/"
@@ -102,9 +103,7 @@ def _user(email):
 
 def log_in(app, email, password=PASSWORD, client=None):
     client = client or app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": csrf_from(page)})
+    response = web_login(client, email, password)
     assert response.status_code == 302
     return client
 

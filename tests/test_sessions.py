@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import ThrottleEvent, User, UserRole, utcnow
 from tests.conftest import make_app
 from tests.support.web import csrf_from
+from tests.support.web import login as web_login
 
 PASSWORD = "Sillon-test-2026"
 START = datetime(2031, 3, 3, 8, 0, tzinfo=timezone.utc)
@@ -48,9 +49,7 @@ def user_row(email: str) -> User:
 
 def log_in(app, email, password=PASSWORD, client=None):
     client = client or app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": csrf_from(page)})
+    response = web_login(client, email, password)
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
     return client
 
