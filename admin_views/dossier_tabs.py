@@ -21,6 +21,13 @@ STALE_MESSAGE = ("Ce dossier a été modifié par une autre personne pendant vot
                  "ci-dessous ; rechargez l'onglet pour voir la version à jour.")
 
 
+def visible_tab_bar(dossier) -> list:
+    """The tab bar of a dossier for the current person: the registry's tabs, then the
+    Financement tab when this person may see the dossier's financing."""
+    from admin_views.dossier_financing import financing_tabs
+    return tabs.visible_tabs(dossier) + financing_tabs(dossier)
+
+
 class DossierTabsMixin:
     """Mixed into DossierView: the tab routes share its scoped get_one and its access rules."""
 
@@ -124,7 +131,7 @@ class DossierTabsMixin:
                 field.errors = list(field.errors) + [message]
 
     # --- rendering -----------------------------------------------------------------------------
-    def _render_tab(self, tab, dossier, form, refusal, posted_findings):
+    def _render_tab(self, tab, dossier, form, refusal, posted_findings, extra=None):
         stored = tabs.dossier_findings(dossier)
         status = tabs.tab_status(dossier, stored)
         if posted_findings is not None:
@@ -150,7 +157,7 @@ class DossierTabsMixin:
                 unplaced.append(tf.finding)
         required = tab.required(data, dossier) if tab.editable else set()
         context = dict(
-            dossier=dossier, tab=tab, tabs=tabs.visible_tabs(dossier), status=status,
+            dossier=dossier, tab=tab, tabs=visible_tab_bar(dossier), status=status,
             form=form, readonly=bool(refusal) or not tab.editable, refusal=refusal,
             sections=tab.sections(dossier, data) if tab.editable else [],
             findings_by_field=by_field, unplaced=unplaced, required=required,
@@ -159,4 +166,5 @@ class DossierTabsMixin:
                 current_user, dossier, form._fields if form is not None else ()),
         )
         context.update(tab.extra_context(dossier, data))
+        context.update(extra or {})
         return self.render(tab.template, **context)

@@ -34,6 +34,15 @@ def _version():
     return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
+def _typed_wrong(dossier, code, inputs) -> bool:
+    """The person may run the transition, but what they typed for it is refused."""
+    transition = workflow.TRANSITIONS[code]
+    from portal.dossiers import guards
+    return policy.transition_refusal(current_user, dossier, transition) is None and \
+        dossier.state in transition.sources and \
+        guards.GUARDS[transition.guard](dossier, **inputs) is not None
+
+
 def conflict_page(message: str, back: str):
     """The answer to a request that lost a race, or acted on what the dossier no longer is:
     409 (Conflict), in French, with the way back to the dossier (nothing was changed)."""
@@ -50,16 +59,26 @@ class DossierWorkflowMixin:
             abort(404)
         rupture = _date(request.form.get("rupture_date")) if code == "rompre" else None
         back = self.get_url(".tab_view", dossier_id=dossier_id, tab_code="suivi")
+        inputs = {}
+        if code == "declarer_envoi_opco":  # the OPCO's dossier number and the deposit date
+            inputs = {"numero_opco": request.form.get("numero_opco"),
+                      "date_depot": _date(request.form.get("date_depot"))}
         try:
             target = service.run_transition(code, dossier, current_user,
                                             comment=request.form.get("comment"),
-                                            rupture_date=rupture, version=_version())
+                                            rupture_date=rupture, version=_version(),
+                                            inputs=inputs)
         except service.Stale as exc:
             db.session.rollback()
             return conflict_page(str(exc), back)
         except service.WriteRefused as exc:
             db.session.rollback()
             flash(str(exc), "error")
+            if inputs and _typed_wrong(dossier, code, inputs):
+                # What was typed stays on the page, the reason next to it.
+                from portal.dossiers import tabs
+                return self._render_tab(tabs.get_tab("suivi"), dossier, None, None, None,
+                                        extra={"transition_error": (code, str(exc))}), 422
         else:
             flash(f"Dossier n° {dossier.id} : {workflow.state_label(target)}.", "success")
         return redirect(back)

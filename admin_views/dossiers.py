@@ -18,6 +18,7 @@ from portal.dossiers.workflow import STATE_CHOICES, state_label
 
 from .base import SecureModelView
 from .dossier_employer import DossierEmployerFoundMixin
+from .dossier_financing import DossierFinancingMixin
 from .dossier_lookups import DossierLookupsMixin
 from .dossier_remuneration import DossierRemunerationMixin
 from .dossier_tabs import DossierTabsMixin
@@ -83,7 +84,8 @@ def _apprentice(view, context, model, name):
         model.apprenti_nom_complet)
 
 
-class DossierView(DossierEmployerFoundMixin, DossierWorkflowMixin, DossierUploadsMixin,
+class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkflowMixin,
+                  DossierUploadsMixin,
                   DossierLookupsMixin, DossierRemunerationMixin, DossierTabsMixin,
                   SecureModelView):
     column_list = ["id", "apprenti", "formation", "etablissement", "state", "dispositif",

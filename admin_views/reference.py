@@ -30,8 +30,10 @@ class GrilleView(SecureModelView):
 
 
 class OpcoView(SecureModelView):
-    column_list = ["code", "nom", "champ"]
-    column_labels = {"code": "Code", "nom": "Nom", "champ": "Champ d'intervention"}
+    column_list = ["code", "nom", "champ", "commune"]
+    column_labels = {"code": "Code", "nom": "Nom", "champ": "Champ d'intervention",
+                     "adresse": "Adresse de facturation", "code_postal": "Code postal",
+                     "commune": "Commune", "email": "Courriel de facturation"}
 
 
 class ConventionView(SecureModelView):

@@ -4,11 +4,15 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
-from portal.models import (AideEmployeur, CodeReference, ConventionCollective, Dossier,
-                           Etablissement, Formation, GrilleRemuneration, Opco, Smic, Structure,
-                           User)
+from portal.models import (AideEmployeur, Cfa, CodeReference, ConventionCollective, Dossier,
+                           Etablissement, Formation, GrilleRemuneration, NiveauPriseEnCharge, Opco,
+                           OrganismeDelegant, PlafondFraisAnnexes, PriseEnCharge, Smic,
+                           Structure, User)
 
 from .dossiers import DossierView
+from .finance_dashboard import FinanceDashboardView
+from .financing import (CfaContactView, NpecView, OrganismeDelegantView, PlafondView,
+                        PriseEnChargeView)
 from .people import UserView
 from .reference import (AideView, CodeReferenceView, ConventionView, GrilleView, OpcoView,
                         SmicView)
@@ -49,6 +53,15 @@ def init_admin(app):
                                          category="Employeurs"))
     admin.add_view(MyStructureView(name="Ma structure", endpoint="my_structure",
                                    url="/admin/ma-structure"))
+    money = "Financement"
+    admin.add_view(PriseEnChargeView(PriseEnCharge, name="Prises en charge OPCO",
+                                     endpoint="financement", url="/admin/financement",
+                                     category=money))
+    admin.add_view(OrganismeDelegantView(OrganismeDelegant, name="Organismes délégants",
+                                         endpoint="delegant", url="/admin/organismes-delegants",
+                                         category=money))
+    admin.add_view(CfaContactView(Cfa, name="Fiche contact du CFA", endpoint="cfa_contact",
+                                  url="/admin/fiche-contact-cfa", category=money))
     admin.add_view(UserView(User, name="Utilisateurs", endpoint="user",
                             category="Administration"))
     ref = "Données de référence"
@@ -60,7 +73,15 @@ def init_admin(app):
     admin.add_view(ConventionView(ConventionCollective, name="Conventions collectives",
                                   endpoint="convention", category=ref))
     admin.add_view(OpcoView(Opco, name="OPCO", endpoint="opco", category=ref))
+    admin.add_view(FinanceDashboardView(name="Tableau de bord financier",
+                                        endpoint="finance_dashboard",
+                                        url="/admin/financement/tableau-de-bord",
+                                        category="Financement"))
     admin.add_view(AideView(AideEmployeur, name="Aides à l'employeur", endpoint="aide",
                             category=ref))
+    admin.add_view(NpecView(NiveauPriseEnCharge, name="Niveaux de prise en charge (NPEC)",
+                            endpoint="npec", category=ref))
+    admin.add_view(PlafondView(PlafondFraisAnnexes, name="Plafonds des frais annexes",
+                               endpoint="plafond", category=ref))
     app.register_blueprint(structure_signup_bp)  # public: /inscription/structure
     return admin

@@ -16,6 +16,18 @@ class Siret:
             field.data = identifiers.clean_digits(field.data)
 
 
+class Uai:
+    def __init__(self, message: str | None = None):
+        self.message = message or ("Ce numéro UAI n'est pas valide : 7 chiffres suivis d'une "
+                                   "lettre de contrôle (par exemple 0751234J).")
+
+    def __call__(self, form, field):
+        if field.data and not identifiers.is_valid_uai(field.data.strip().upper()):
+            raise ValidationError(self.message)
+        if field.data:
+            field.data = field.data.strip().upper()
+
+
 class EndAfter:
     """The field's date must be after another date field of the same form."""
 

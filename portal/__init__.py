@@ -62,6 +62,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth.sessions import init_app as init_sessions
     init_sessions(app)  # timeouts and revocation, checked before every other guard
 
+    from .financing import init_app as init_financing
+    init_financing(app)  # the OPCO follow-up listens to the dossiers' workflow
+
     from admin_views.setup import init_admin
     init_admin(app)
 
@@ -82,6 +85,9 @@ def create_app(config: dict | None = None) -> Flask:
     _register_errors(app)
     app.jinja_env.globals["state_label"] = __import__(
         "portal.dossiers.workflow", fromlist=["state_label"]).state_label
+    from .rules.formatting import day, eur
+    app.jinja_env.filters["eur"] = eur   # 1 234,56 € (French amounts on every screen)
+    app.jinja_env.filters["jour"] = day  # dd/mm/yyyy
     logging.basicConfig(level=logging.INFO)
     return app
 

@@ -515,8 +515,12 @@ def load_demo() -> dict:
     # Dossiers past "Validation demandée" show and print what was frozen with them.
     from portal.dossiers import snapshot
     snapshot.backfill()
+    # The OPCO financing of the dossiers sent to the OPCO (seeds/demo_financing.py).
+    from seeds.demo_financing import load_financing
+    financing = load_financing(people, plan["dossiers"])
+    created = loader.created + financing.pop("created")
     db.session.commit()
-    return dict(_counts(), created=loader.created)
+    return dict(_counts(), **financing, created=created)
 
 
 def _etablissement_fields(s: dict, site: dict, structure: Structure) -> dict:

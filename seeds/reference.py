@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from portal.extensions import db
 from portal.models import (AideEmployeur, CodeReference, ConventionCollective, GrilleRemuneration,
-                           Opco, Smic)
+                           NiveauPriseEnCharge, Opco, PlafondFraisAnnexes, Smic)
 
 DATA_DIR = Path(__file__).parent / "reference"
 
@@ -74,6 +74,13 @@ TABLES: tuple[_Table, ...] = (
            {"conclu_du": _date, "conclu_au": _date, "effectif_min": _int,
             "effectif_max": _int, "niveau_min": _int, "niveau_max": _int, "rqth": _bool,
             "montant": _decimal, "libelle": _str}),
+    # Demo NPEC values (the real ones are France compétences' tables, per branch).
+    _Table(NiveauPriseEnCharge, "npec.csv", ("code_certification", "idcc", "valable_du"),
+           {"code_certification": _str, "idcc": _str, "npec": _decimal, "valable_du": _date,
+            "valable_au": _date, "libelle": _str}),
+    _Table(PlafondFraisAnnexes, "frais_annexes.csv", ("nature", "valable_du"),
+           {"nature": _str, "montant": _decimal, "valable_du": _date, "valable_au": _date,
+            "base_legale": _str}),
 )
 
 

@@ -67,9 +67,12 @@ def test_documents_show_the_dossier(app, complete, artifacts_dir, tmp_path, kind
             assert f"{int(pct)} % du SMIC" in text
             assert _eur(amount) in text
     if kind in ("convention", "devis"):
-        assert _eur("8500") in text  # the training's NPEC
+        assert _eur("8500") in text  # the training's yearly price (one whole contract year)
         assert _eur("750") in text  # level 6, concluded from 2025-07-01: participation
-        assert _eur("7750") in text  # expected OPCO coverage
+        # Expected OPCO coverage: the NPEC of RNCP30101 × IDCC 1486 (seeds/reference/npec.csv);
+        # the employer's remainder: 8 500 − 7 600 + 750.
+        assert _eur("7600") in text
+        assert _eur("1650") in text
     fonts = _fonts(tmp_path, pdf)
     assert fonts and all(emb == "yes" for _, emb in fonts), fonts
     png = artifacts_dir / "documents" / f"{kind}-apprentissage"

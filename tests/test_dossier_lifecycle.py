@@ -229,7 +229,8 @@ def test_manual_validation_from_initialise_to_envoye_opco(app, login, world):
     _act(login(CONSEIL), pk, "valider_documents")
     assert _state(app, pk) == "documents_valides"
     assert any("CERFA visé" in s for s in _mails_to(app, pk, ACME))
-    _act(acme, pk, "declarer_envoi_opco")
+    _act(acme, pk, "declarer_envoi_opco", numero_opco="DECA-2026-0042",
+         date_depot=date.today().isoformat())
     assert _state(app, pk) == "envoye_opco"
     with app.app_context():
         path = [(h.from_state, h.to_state) for h in db.session.scalars(
@@ -268,7 +269,8 @@ def test_automatic_validation_mode_validates_at_once(app, login, world):
     _upload(acme, pk, "cerfa_signe", _pdf(), "cerfa.pdf")
     _upload(acme, pk, "convention_signee", _pdf(), "convention.pdf")
     _act(conseil, pk, "valider_documents")
-    _act(acme, pk, "declarer_envoi_opco")
+    _act(acme, pk, "declarer_envoi_opco", numero_opco="DECA-2026-0042",
+         date_depot=date.today().isoformat())
     assert _state(app, pk) == "envoye_opco"
 
 

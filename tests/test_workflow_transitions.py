@@ -40,7 +40,8 @@ RIGHT_STATE = {
 }
 # The rows a person triggers (the automatic rows are run by the write path: test_write_path.py).
 MANUAL = {t.code: t for t in manual_transitions()}
-FORM = {"comment": "Un commentaire suffisamment clair.", "rupture_date": "2026-10-15"}
+FORM = {"comment": "Un commentaire suffisamment clair.", "rupture_date": "2026-10-15",
+        "numero_opco": "DECA-2026-0001", "date_depot": "2026-11-30"}
 
 
 def test_tables_agree():
@@ -159,12 +160,14 @@ def test_right_role_from_the_right_state_moves_the_dossier(app, login, dossier, 
         assert response.status_code == 302
         after = _snapshot(app, dossier)
         assert after[0] == transition.target, (code, account)
-        assert after[4] == before[4] + 1  # one history entry
+        # One history entry (declaring the sending also opens the prise en charge: its own).
+        assert after[4] == before[4] + (2 if code == "declarer_envoi_opco" else 1)
         if transition.mails:
             assert after[5] > before[5]  # e-mails in the outbox, same transaction
         with app.app_context():
             entry = db.session.execute(
-                sa.select(DossierHistory).where(DossierHistory.dossier_id == dossier)
+                sa.select(DossierHistory).where(DossierHistory.dossier_id == dossier,
+                                                DossierHistory.kind == "transition")
                 .order_by(DossierHistory.id.desc())).scalars().first()
             assert (entry.from_state, entry.to_state) == (RIGHT_STATE[code], transition.target)
             if transition.needs_comment:

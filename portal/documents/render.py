@@ -22,7 +22,8 @@ from ..rules.formatting import day as fr_day
 from ..rules.formatting import eur, percent
 
 FONTS = Path(__file__).resolve().parent / "fonts"
-KINDS = {"cerfa": "CERFA", "convention": "Convention de formation", "devis": "Devis"}
+KINDS = {"cerfa": "CERFA", "convention": "Convention de formation", "devis": "Devis",
+         "facture": "Facture", "recepisse": "Récépissé"}
 
 
 def _text(value) -> str:

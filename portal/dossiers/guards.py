@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from portal.rules.opco_deposit import deposit_problems
 from portal.rules.rupture import rupture_date_problem
 
 
@@ -69,6 +70,15 @@ def rupture(dossier, *, rupture_date=None, today: date | None = None, **_) -> st
                                 dossier.date_fin_contrat)
 
 
+def opco_deposit(dossier, *, numero_opco=None, date_depot=None, today: date | None = None,
+                 **_) -> str | None:
+    """Declaring the sending to the OPCO names its dossier number and the deposit date
+    (SPEC §5), the date between the CERFA's visa and today (portal.rules.opco_deposit)."""
+    visa = dossier.documents_valides_at.date() if dossier.documents_valides_at else None
+    problems = deposit_problems(numero_opco, date_depot, today or date.today(), visa)
+    return " ".join(problems.values()) or None
+
+
 def signed_documents(dossier, **_) -> str | None:
     from portal.extensions import db
     from portal.models import Document
@@ -93,4 +103,5 @@ def automatic_validation(dossier, **_) -> str | None:
 
 GUARDS = {"complete": complete, "entry_complete": entry_complete, "incomplete": incomplete,
           "economy": economy, "rupture": rupture, "signed_documents": signed_documents,
+          "opco_deposit": opco_deposit,
           "automatic_validation": automatic_validation}

@@ -9,7 +9,7 @@ import unicodedata
 from decimal import Decimal
 
 from portal.documents.render import render_pdf
-from portal.dossiers import snapshot
+from portal.dossiers import financing_inputs, snapshot
 from portal.dossiers.tabs import dossier_data
 from portal.dossiers.tabs.contract_tab import merge_rows, schedule_for
 from portal.extensions import db
@@ -38,13 +38,21 @@ def context(dossier) -> dict:
     participation = employer_participation(conclusion, level, dossier.dispositif) \
         if conclusion and level else Decimal("0")
     price = formation.prix if formation is not None else None
+    # The quote shows the OPCO's expected coverage (NPEC of the reference table, prorated)
+    # and what remains for the employer, as the OPCO follow-up will compute them.
+    try:
+        money = financing_inputs.inputs(dossier).financing()
+    except ValueError:
+        money = None
     masters = {m.rang: m for m in dossier.maitres}
     return dict(
         d=data, dossier=dossier, formation=formation, cfa=cfa, etab=etab, contrat=contrat,
         apprenti=dossier.apprenti, rep=dossier.representant_legal, m1=masters.get(1),
         m2=masters.get(2), rows=rows, participation=participation, price=price,
-        opco=snapshot.opco(dossier), remainder=participation,
-        opco_coverage=(price - participation) if price else None,
+        opco=snapshot.opco(dossier),
+        remainder=money.remainder if money else participation,
+        opco_coverage=money.coverage if money else None,
+        price_total=money.price_total if money else price,
         code_labels=code_labels(), pro=dossier.dispositif == "professionnalisation",
     )
 

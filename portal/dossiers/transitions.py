@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
-from portal.dossiers import guards, snapshot
+from portal.dossiers import guards, signals, snapshot
 from portal.dossiers.errors import ALREADY_DONE, AlreadyDone, TransitionRefused, wrong_state
 from portal.dossiers.locking import transition_scope
 from portal.dossiers.workflow import (TRANSITIONS, Transition, automatic_after, now,
@@ -54,12 +54,15 @@ def conflict(transition: Transition, dossier, version: int | None = None) -> str
 
 
 def run_transition(code: str, dossier, user, *, comment: str | None = None,
-                   rupture_date=None, version: int | None = None, commit: bool = True) -> str:
+                   rupture_date=None, version: int | None = None, commit: bool = True,
+                   inputs: dict | None = None) -> str:
     """Run one transition asked by ``user``. Returns the new state (after the automatic rows
     that follow it); raises TransitionRefused, with nothing changed: AlreadyDone (a 409) when
     it conflicts with the dossier as it is now — the version the person saw (``version``) is
     gone, its state no longer allows it, or a concurrent run of it committed first (the row's
-    version is checked by the UPDATE itself: StaleDataError)."""
+    version is checked by the UPDATE itself: StaleDataError). ``inputs`` are what the person
+    typed for the transition's guard and its receivers (e.g. the OPCO dossier number)."""
+    inputs = dict(inputs or {}, rupture_date=rupture_date)
     transition = TRANSITIONS.get(code)
     if transition is None or transition.automatic:
         raise TransitionRefused("Action inconnue.")
@@ -70,14 +73,14 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
     reason = conflict(transition, dossier, version)
     if reason:
         raise AlreadyDone(reason)
-    reason = refusal(transition, dossier, user, rupture_date=rupture_date)
+    reason = refusal(transition, dossier, user, **inputs)
     if reason is None and transition.needs_comment and not comment:
         reason = f"« {transition.label} » : {transition.comment_label.lower()} est obligatoire."
     if reason:
         raise TransitionRefused(reason)
     try:
         with transition_scope(db.session):
-            _apply(transition, dossier, user, comment, rupture_date=rupture_date)
+            _apply(transition, dossier, user, comment, **inputs)
             run_automatic(dossier, user, transition.code)
         if commit:
             db.session.commit()
@@ -165,6 +168,8 @@ def _apply(transition: Transition, dossier, user, comment, **inputs) -> None:
         kwargs = {"attachments": attachments} if builder == "to_employer_stamped" else {}
         getattr(messages, builder)(dossier, user=user,
                                    comment=None if transition.automatic else comment, **kwargs)
+    signals.transition_applied.send(transition.code, dossier=dossier, user=user, source=source,
+                                    target=target, inputs=inputs, comment=comment, stamp=stamp)
 
 
 # --- the mission gate (SPEC §2–§3) -------------------------------------------------------------

@@ -11,7 +11,8 @@ from .dossiers import (Apprenti, Contrat, Dossier, DossierHistory,  # noqa: F401
 from .documents import Document, OutboxEmail  # noqa: F401
 from .reference import (AideEmployeur, CodeReference, ConventionCollective,  # noqa: F401
                         GrilleRemuneration, Opco, Smic)
-from .financing import (DemandeRemboursement, Echeance, OrganismeDelegant,  # noqa: F401
-                        PriseEnCharge)
+from .financing import (CompteurFacture, DemandeRemboursement, Echeance,  # noqa: F401
+                        Facture, NiveauPriseEnCharge, OrganismeDelegant, Paiement,
+                        PlafondFraisAnnexes, PriseEnCharge)
 from .enrolments import ActionFormation, Inscription, SessionFormation  # noqa: F401
 from .imports import ImportBatch  # noqa: F401

@@ -59,6 +59,11 @@ class Opco(db.Model):
     code = db.Column(db.String(20), nullable=False, unique=True)
     nom = db.Column(db.String(100), nullable=False)
     champ = db.Column(db.String(300))
+    # Where the CFA's invoices to this OPCO are addressed (editable by the cfa_admin).
+    adresse = db.Column(db.String(300))
+    code_postal = db.Column(db.String(5))
+    commune = db.Column(db.String(100))
+    email = db.Column(db.String(254))
 
     def __str__(self) -> str:
         return self.nom

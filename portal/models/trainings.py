@@ -18,6 +18,16 @@ class Cfa(db.Model):
     email = db.Column(db.String(254))
     # Name printed in the CERFA's visa box.
     signataire_visa = db.Column(db.String(200))
+    # The CFA's contact sheet (seed 004's "fiche contact") and what its invoices print.
+    contact_civilite = db.Column(db.String(4))
+    contact_prenom = db.Column(db.String(100))
+    contact_nom = db.Column(db.String(100))
+    contact_fonction = db.Column(db.String(100))
+    contact_telephone = db.Column(db.String(20))
+    contact_email = db.Column(db.String(254))
+    tva_intracom = db.Column(db.String(13))
+    iban = db.Column(db.String(34))
+    bic = db.Column(db.String(11))
 
     def __str__(self) -> str:
         return self.nom

@@ -8,9 +8,19 @@ Every function takes the person and returns an SQL filter, a boolean, or a Frenc
 - dossier_writes.py: writes on a dossier — tabs, fields, transitions, mission, signed returns,
   "J'ai trouvé un employeur";
 - structures.py: trainings and structures — import and creation, référents, establishments,
-  access-code registration, dashboards.
+  access-code registration, dashboards;
+- financing.py: the OPCO financing — prises en charge, schedules, claims, invoices, payments,
+  delegating organisations.
 """
 from portal.policy.dossier_writes import *  # noqa: F401,F403
 from portal.policy.scope import *  # noqa: F401,F403
 from portal.policy.scope import _FILTERS, _VIEW_ROLES  # noqa: F401
 from portal.policy.structures import *  # noqa: F401,F403
+from portal.policy.financing import (CFA_ONLY, financing_document_allowed,  # noqa: F401
+                                     financing_refusal, may_open_finance_dashboard,
+                                     may_see_amounts_of, may_see_financing)
+from portal.policy import financing as _financing
+from portal.policy.scope import _register
+
+_register(_financing.FILTERS, _financing.VIEW_ROLES, _financing.CREATE_ROLES,
+          _financing.EDIT_ROLES, _financing.DELETE_ROLES)

@@ -11,12 +11,12 @@ from portal.models import (ALTERNANT, CFA_ADMIN, CFA_ROLES, EMPLOYEUR, FORMATION
                            FORMATION_RESPONSABLE, FORMATION_ROLES, AideEmployeur, Cfa,
                            CodeReference, ConventionCollective, Dossier, Etablissement,
                            EtablissementFormation, Formation, GrilleRemuneration, ImportBatch,
-                           Opco, Smic, Structure, StructureMembership, StructureRequest, User,
+                           NiveauPriseEnCharge, Opco, PlafondFraisAnnexes, Smic, Structure, StructureMembership, StructureRequest, User,
                            formation_gestionnaires, formation_responsables)
 
 
 REFERENCE_MODELS = (CodeReference, Smic, GrilleRemuneration, Opco, ConventionCollective,
-                    AideEmployeur)
+                    AideEmployeur, NiveauPriseEnCharge, PlafondFraisAnnexes)
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -56,6 +56,14 @@ def _any(clauses):
     return clauses[0] if len(clauses) == 1 else or_(*clauses)
 
 
+def employer_dossier_clauses(user: User) -> list:
+    """The dossiers a person sees as an employer: those naming them as the employer's contact,
+    and those of the establishments of the structures they are référent of."""
+    return [Dossier.employer_contact_id == user.id,
+            Dossier.etablissement_id.in_(select(Etablissement.id).where(
+                Etablissement.structure_id.in_(referent_structure_ids(user))))]
+
+
 # --- row filters per model ------------------------------------------------------------------------
 
 def dossier_filter(user: User):
@@ -66,10 +74,7 @@ def dossier_filter(user: User):
     if formations is not None:
         clauses.append(Dossier.formation_id.in_(formations))
     if user.has_role(EMPLOYEUR):
-        clauses.append(Dossier.employer_contact_id == user.id)
-        clauses.append(Dossier.etablissement_id.in_(
-            select(Etablissement.id).where(Etablissement.structure_id.in_(
-                referent_structure_ids(user)))))
+        clauses.extend(employer_dossier_clauses(user))
     if user.has_role(ALTERNANT):
         clauses.append(Dossier.apprentice_user_id == user.id)
     return _any(clauses)
@@ -161,6 +166,14 @@ _FILTERS = {
     ImportBatch: import_batch_filter,
     **{model: reference_filter for model in REFERENCE_MODELS},
 }
+
+
+def _register(filters: dict, view: dict, create: dict, edit: dict, delete: dict) -> None:
+    """A capability's own rules (portal/policy/financing.py) join the tables above."""
+    _FILTERS.update(filters)
+    for table, extra in ((_VIEW_ROLES, view), (_CREATE_ROLES, create), (_EDIT_ROLES, edit),
+                         (_DELETE_ROLES, delete)):
+        table.update(extra)
 
 
 def row_filter(model, user: User):
