@@ -50,6 +50,7 @@ test-postgresql: install-dev system-deps
 
 bench: install-dev system-deps
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_financing.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_documents.py
 	$(BIN)/python scripts/bench_import.py --rows 1000 --rounds 3 --confirm-rounds 1
 

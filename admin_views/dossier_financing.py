@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort, flash, redirect, request, send_file
+from flask import abort, flash, redirect, request, send_file  # noqa: F401
 from flask_admin import expose
 from flask_login import current_user
 
@@ -107,11 +107,14 @@ class DossierFinancingMixin:
             from admin_views.dossier_workflow import conflict_page
             return conflict_page(str(exc), back)
         except WriteRefused as exc:
+            # Shown once: next to the fields it is about, or at the top of the tab.
             db.session.rollback()
-            flash(str(exc), "error")
             db.session.refresh(pec)
-            return self._financing_page(dossier, pec, errors=exc.errors or {"_": str(exc)},
-                                        form_key=form_key, status=422)
+            errors = dict(exc.errors)
+            if str(exc) != " ".join(exc.errors.values()):
+                errors["_"] = str(exc)  # a reason of its own, above the fields' messages
+            return self._financing_page(dossier, pec, errors=errors, form_key=form_key,
+                                        status=422)
         flash(done, "success")
         return redirect(back, 303)
 

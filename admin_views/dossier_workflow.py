@@ -34,13 +34,15 @@ def _version():
     return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
-def _typed_wrong(dossier, code, inputs) -> bool:
-    """The person may run the transition, but what they typed for it is refused."""
+def _typed_wrong(dossier, code, inputs) -> dict[str, str]:
+    """Field → French message when the person may run the transition but what they typed
+    for it is refused (the OPCO's number and deposit date); empty otherwise."""
     transition = workflow.TRANSITIONS[code]
     from portal.dossiers import guards
-    return policy.transition_refusal(current_user, dossier, transition) is None and \
-        dossier.state in transition.sources and \
-        guards.GUARDS[transition.guard](dossier, **inputs) is not None
+    if policy.transition_refusal(current_user, dossier, transition) is not None or \
+            dossier.state not in transition.sources:
+        return {}
+    return guards.opco_deposit_problems(dossier, **inputs)
 
 
 def conflict_page(message: str, back: str):
@@ -73,12 +75,13 @@ class DossierWorkflowMixin:
             return conflict_page(str(exc), back)
         except service.WriteRefused as exc:
             db.session.rollback()
-            flash(str(exc), "error")
-            if inputs and _typed_wrong(dossier, code, inputs):
-                # What was typed stays on the page, the reason next to it.
+            problems = _typed_wrong(dossier, code, inputs) if inputs else {}
+            if problems:
+                # What was typed stays on the page, each reason next to its field.
                 from portal.dossiers import tabs
                 return self._render_tab(tabs.get_tab("suivi"), dossier, None, None, None,
-                                        extra={"transition_error": (code, str(exc))}), 422
+                                        extra={"transition_error": (code, problems)}), 422
+            flash(str(exc), "error")
         else:
             flash(f"Dossier n° {dossier.id} : {workflow.state_label(target)}.", "success")
         return redirect(back)

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from portal.extensions import db
 from portal.models import (CompteurFacture, DemandeRemboursement, Dossier, DossierHistory,
-                           Facture, PriseEnCharge)
+                           Facture, OutboxEmail, PriseEnCharge)
 from tests.support.web import csrf
 from tests.test_dossier_lifecycle import ACME, ALICE, CONSEIL, MANUAL, _fill, _pdf, world  # noqa
 
@@ -87,17 +87,22 @@ def _declared(app, login, pk):
 
 def test_declaring_the_sending_needs_the_number_and_date(app, login, stamped):
     acme = login(ACME)
-    cases = [({"date_depot": "2026-09-03"}, "Indiquez le numéro du dossier à l"),
-             ({"numero_opco": "DECA-1", "date_depot": ""}, "Indiquez la date du dépôt"),
-             ({"numero_opco": "DECA-1", "date_depot": "2099-01-01"}, "dans le futur"),
-             ({"numero_opco": "DECA-1", "date_depot": "2026-08-01"}, "précède le visa"),
-             ({"numero_opco": "<b>x</b>", "date_depot": "2026-09-03"}, "de 3 à 50 caractères")]
-    for form, message in cases:
+    number, day = "opco-error", "opco-date-error"
+    cases = [({"date_depot": "2026-09-03"}, "Indiquez le numéro du dossier à l", number),
+             ({"numero_opco": "DECA-1", "date_depot": ""}, "Indiquez la date du dépôt", day),
+             ({"numero_opco": "DECA-1", "date_depot": "2099-01-01"}, "dans le futur", day),
+             ({"numero_opco": "DECA-1", "date_depot": "2026-08-01"}, "précède le visa", day),
+             ({"numero_opco": "<b>x</b>", "date_depot": "2026-09-03"}, "de 3 à 50 caractères",
+              number)]
+    for form, message, where in cases:
         response = _declare(acme, stamped, **form)
         page = response.get_data(as_text=True)
         assert response.status_code == 422, form
         assert message in page.replace("&#39;", "'"), form
-        assert 'id="opco-error"' in page  # next to the fields
+        # Next to its own field only.
+        field = re.search(rf'id="{where}"[^>]*>([^<]*)<', page)
+        assert field and message in _plain(field.group(1)), form
+        assert {number, day} - {where} & set(re.findall(r'id="(opco-[a-z-]+)"', page)) == set()
         if form.get("numero_opco"):
             assert f'value="{form["numero_opco"]}"' in page.replace("&lt;", "<").replace(
                 "&gt;", ">")  # the typed value is kept
@@ -132,6 +137,14 @@ def test_agreement_invoice_deposit_payment(app, login, stamped):
                      date="2026-09-10", _version=_version(page))
     assert response.status_code == 303
     assert _pec(app, stamped)["state"] == "accorde"
+    # The employer is told, with what remains at its charge.
+    with app.app_context():
+        mail = db.session.execute(sa.select(OutboxEmail).where(
+            OutboxEmail.dossier_id == stamped,
+            OutboxEmail.subject.like("%financement par l'OPCO%"))).scalars().all()
+        assert [m.recipients for m in mail] == [ACME]
+        assert "1 650 €" in _plain(mail[0].body_text)
+        assert f"/admin/dossier/{stamped}/financement/" in mail[0].body_text
     # Amounts are locked once agreed.
     page = _fin(cfa, stamped)
     response = _post(cfa, f"/admin/dossier/{stamped}/financement/montants/", npec="9000",
@@ -189,6 +202,10 @@ def test_agreement_invoice_deposit_payment(app, login, stamped):
             Facture.prise_en_charge_id == pec["id"], Facture.destinataire == "employeur")
         ).scalar_one()
         employer_doc, employer_no = employer.document_id, employer.numero
+        mail = db.session.execute(sa.select(OutboxEmail).where(
+            OutboxEmail.dossier_id == stamped, OutboxEmail.body_text.like(
+                f"%{employer_no}%"))).scalar_one()
+        assert mail.recipients == ACME and mail.attachment_document_ids == str(employer_doc)
     assert int(employer_no[-5:]) == int(numero[-5:]) + 1
     # The employer reads its billing, not the claims; downloads its invoice, not the OPCO's.
     acme = login(ACME)

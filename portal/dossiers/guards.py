@@ -101,6 +101,18 @@ def automatic_validation(dossier, **_) -> str | None:
     return "La formation valide ses dossiers elle-même."
 
 
+# Guards that check what the person types with the button (a date, a number): the page shows
+# the button usable and the server checks them when it is pressed.
+TYPED = frozenset({"rupture", "opco_deposit"})
+
+
+def opco_deposit_problems(dossier, *, numero_opco=None, date_depot=None,
+                          today: date | None = None, **_) -> dict[str, str]:
+    """Field → French message (what opco_deposit refuses), for the page."""
+    visa = dossier.documents_valides_at.date() if dossier.documents_valides_at else None
+    return deposit_problems(numero_opco, date_depot, today or date.today(), visa)
+
+
 GUARDS = {"complete": complete, "entry_complete": entry_complete, "incomplete": incomplete,
           "economy": economy, "rupture": rupture, "signed_documents": signed_documents,
           "opco_deposit": opco_deposit,

@@ -25,13 +25,31 @@ def display(value) -> str | None:
         return f"{value:.2f}".replace(".", ",")
     if isinstance(value, str):
         return value.strip() or None
+    if isinstance(value, (list, tuple)):  # the remuneration grid: one period per line
+        rows = [_row(item) for item in value]
+        return " ; ".join(r for r in rows if r) or None
     return str(value)
 
 
+def _row(item) -> str | None:
+    """A period of the remuneration grid: "53,00 % – 1 234,56 €"."""
+    if not isinstance(item, dict):
+        return display(item)
+    percent, amount = display(item.get("percent")), display(item.get("monthly_amount"))
+    parts = [f"{percent} %" if percent else None, f"{amount} €" if amount else None]
+    return " – ".join(p for p in parts if p) or None
+
+
+# Fields whose form field has no text label of its own (a list of sub-forms).
+LABELS = {"remuneration": "Rémunération (pourcentage et montant mensuel de chaque période)"}
+
+
 def _label(unbound, name: str) -> str:
+    if name in LABELS:
+        return LABELS[name]
     args = getattr(unbound, "args", None)
-    if args:
-        return str(args[0])
+    if args and isinstance(args[0], str):
+        return args[0]
     kwargs = getattr(unbound, "kwargs", None) or {}
     return str(kwargs.get("label") or name)
 

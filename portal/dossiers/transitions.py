@@ -29,15 +29,17 @@ def available_transitions(dossier, user) -> list[Transition]:
             if policy.transition_refusal(user, dossier, t) is None]
 
 
-def refusal(transition: Transition, dossier, user, **inputs) -> str | None:
-    """Why this person cannot run this transition on this dossier now, in French."""
+def refusal(transition: Transition, dossier, user, *, page: bool = False,
+            **inputs) -> str | None:
+    """Why this person cannot run this transition on this dossier now, in French. For the
+    page (``page``), the guards checking what the person will type are left to the press."""
     reason = policy.transition_refusal(user, dossier, transition)
     if reason:
         return reason
     if dossier.state not in transition.sources:
         return (f"« {transition.label} » est impossible dans l'état "
                 f"« {state_label(dossier.state)} ».")
-    if transition.guard:
+    if transition.guard and not (page and transition.guard in guards.TYPED):
         return guards.GUARDS[transition.guard](dossier, **inputs)
     return None
 

@@ -53,6 +53,9 @@ def claim_refusal(echeance, today: date) -> str | None:
         return "Cette échéance ne fait plus partie de l'échéancier (rupture du contrat)."
     if echeance.active_claim() is not None:
         return f"Une demande de remboursement existe déjà pour « {echeance.label} »."
+    if not echeance.montant:
+        return ("Rien à demander : cette échéance est de 0 € (participation de l'employeur "
+                "déduite).")
     if echeance.date_prevue > today:
         return (f"L'échéance « {echeance.label} » n'est due que le "
                 f"{fr_day(echeance.date_prevue)}.")
@@ -265,6 +268,12 @@ def employer_invoice(pec, *, by, today: date | None = None, commit: bool = True)
                                  f"{eur(invoice.montant)}, échéance le "
                                  f"{fr_day(invoice.date_echeance)}.")
         db.session.flush()
+        from portal.mail import messages
+        messages.to_employer_financing(
+            pec.dossier, user=by, comment=None, attachments=[invoice.document],
+            headline=f"facture n° {invoice.numero} de {eur(invoice.montant)} pour le reste à "
+                     f"votre charge, à régler au plus tard le {fr_day(invoice.date_echeance)} "
+                     "(jointe à ce message).")
     except IntegrityError:
         db.session.rollback()
         raise AlreadyDone("La facture de l'employeur a déjà été émise.") from None

@@ -257,20 +257,24 @@ def _instalment_rows(where, order) -> list[dict]:
 
 def claims_due(user, today: date) -> dict:
     """Demandes dues non déposées: agreed instalments due by today with no claim deposited or
-    paid — the ones that can still be claimed (a lost balance cannot, claims.claim_refusal)."""
+    paid — the ones that can still be claimed (a lost balance cannot, claims.claim_refusal) and
+    bring something (an advance the employer's participation took whole is 0 €)."""
     where = and_(_instalment_scope(user), PriseEnCharge.state.in_(CLAIMABLE),
-                 Echeance.date_prevue <= today, ~_deposited(), ~_balance_lost(today))
+                 Echeance.date_prevue <= today, Echeance.montant > 0, ~_deposited(),
+                 ~_balance_lost(today))
     count, total = _summary(Echeance, where, Echeance.montant)
     rows = _instalment_rows(where, (Echeance.date_prevue, Dossier.id, Echeance.rang))
     return _block(count, total, rows)
 
 
 def balances_at_risk(user, today: date) -> dict:
-    """Soldes à risque: balances of prises en charge not refused nor cancelled, not deposited,
+    """Soldes à risque: balances (not 0 €) of prises en charge not refused nor cancelled, not
+    deposited,
     whose contract ended (last day ≤ today) and which may still be claimed (today ≤ last day +
     4 months, décret 2025-585): the most urgent first."""
     where = and_(_instalment_scope(user), PriseEnCharge.state.in_(NOT_FINAL),
-                 Echeance.nature == "solde", ~_deposited(), PriseEnCharge.date_fin <= today,
+                 Echeance.nature == "solde", Echeance.montant > 0, ~_deposited(),
+                 PriseEnCharge.date_fin <= today,
                  PriseEnCharge.date_fin >= first_last_day_in_time(today))
     count, total = _summary(Echeance, where, Echeance.montant)
     rows = _instalment_rows(where, (PriseEnCharge.date_fin, Dossier.id))

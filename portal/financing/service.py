@@ -168,9 +168,21 @@ def answer(pec, code: str, *, by, on: date | None, reason: str | None = None,
     text = (f"Prise en charge : {states.state_label(source)} → {states.state_label(row.target)}"
             f" le {fr_day(on)}" + (f" – {reason}" if reason else "") + ".")
     history(pec.dossier, by, text)
+    if row.decision:
+        _tell_employer(pec, by, row.target, reason)
     pec.updated_at = utcnow()
     _commit(commit)
     return pec.state
+
+
+def _tell_employer(pec, by, target, reason) -> None:
+    from portal.mail import messages
+    if target == "accorde":
+        headline = (f"l'OPCO a accordé sa prise en charge ({eur(pec.montant_opco)}). "
+                    f"Reste à votre charge : {eur(pec.reste_a_charge)}, facturé par le CFA.")
+    else:
+        headline = "l'OPCO a refusé la prise en charge du contrat."
+    messages.to_employer_financing(pec.dossier, user=by, comment=reason, headline=headline)
 
 
 # --- what the CFA records: NPEC figure, frais annexes, delegating organisation -------------------

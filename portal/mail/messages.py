@@ -42,11 +42,12 @@ def _subject(dossier, text: str) -> str:
     return f"[Sillon] Dossier n° {dossier.id} – {dossier.apprenti_nom_complet} : {text}"
 
 
-def _event(recipients, dossier, template, subject, *, user, comment, attachments=(), **extra):
+def _event(recipients, dossier, template, subject, *, user, comment, attachments=(),
+           tab="suivi", **extra):
     state = STATES.get(dossier.state)
     return queue(recipients, template, _subject(dossier, subject), dossier=dossier,
                  attachments=attachments,
-                 link=_link(dossier), actor=user, comment=comment,
+                 link=_link(dossier, tab), actor=user, comment=comment,
                  state_label=state_label(dossier.state),
                  next_action=state.next_action if state else "", **extra)
 
@@ -115,3 +116,10 @@ def to_cfa_documents(dossier, *, user, comment):
     _event(_cfa(dossier), dossier, "a_vous", "documents signés à vérifier", user=user,
            comment=comment, action="vérifier le CERFA et la convention signés, puis viser le "
                                    "CERFA ou renvoyer le dossier avec un commentaire")
+
+
+def to_employer_financing(dossier, *, user, comment, headline, attachments=()):
+    """The OPCO's decision on the contract's financing, and the employer's invoice (SPEC §5):
+    told to the employer, with a link to the dossier's Financement tab."""
+    _event(_employer(dossier), dossier, "information", "financement par l'OPCO", user=user,
+           comment=comment, headline=headline, attachments=attachments, tab="financement")

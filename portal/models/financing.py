@@ -176,7 +176,7 @@ class Echeance(db.Model):
     @property
     def label(self) -> str:
         return (f"Année {self.annee_contrat} – {INSTALMENT_KINDS.get(self.nature, self.nature)}"
-                f" ({self.pourcentage.normalize():f} %)")
+                f" ({self.pourcentage.normalize():f}\u00a0%)")
 
     def active_claim(self):
         """The claim that is not rejected, if any (at most one: uq_claims_active)."""

@@ -67,8 +67,19 @@ def contract_facts(data: dict[str, Any], dossier) -> ContractFacts:
         mayotte=(data.get("employeur_code_postal") or "").startswith("976"),
         qualified_level4=bool(data.get("qualifie_niveau_4")),
         today=date.today(),
+        sent_to_opco=_sent_to_opco(dossier),
         tutor_experience_years=_int(data.get("maitre_1_annees_experience")),
     )
+
+
+def _sent_to_opco(dossier) -> date | None:
+    """The day the contract was deposited at the OPCO (the prise en charge's deposit date, as
+    declared), else the day the sending was declared."""
+    pec = getattr(dossier, "prise_en_charge", None) if dossier is not None else None
+    if pec is not None and pec.date_depot:
+        return pec.date_depot
+    stamp = getattr(dossier, "envoye_opco_at", None)
+    return stamp.date() if stamp else None
 
 
 def minor_on(birth: date | None, day: date | None) -> bool:

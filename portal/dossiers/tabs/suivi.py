@@ -31,7 +31,7 @@ class SuiviTab(Tab):
         from portal.dossiers.deadlines import dossier_deadlines
         from portal.dossiers.transitions import available_transitions, refusal
         from portal.models.documents import DOCUMENT_KINDS
-        transitions = [(t, refusal(t, dossier, current_user))
+        transitions = [(t, refusal(t, dossier, current_user, page=True))
                        for t in available_transitions(dossier, current_user)]
         signed = [(kind, DOCUMENT_KINDS[kind], latest(dossier, kind)) for kind in SIGNED_KINDS]
         can_upload = policy.upload_refusal(current_user, dossier) is None
