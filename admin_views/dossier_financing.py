@@ -13,10 +13,12 @@ from datetime import date
 from flask import abort, flash, redirect, request, send_file  # noqa: F401
 from flask_admin import expose
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
 from portal.documents.uploads import MAX_BYTES
-from portal.dossiers.errors import CONFLICT_TITLE, Stale, WriteRefused
+from portal.dossiers.errors import ALREADY_DONE, CONFLICT_TITLE, Stale, WriteRefused
 from portal.extensions import db
 from portal.financing import claims, service
 from portal.financing.overview import documents_of, overview
@@ -100,12 +102,15 @@ class DossierFinancingMixin:
     # --- writing: one door per step, each answered the same way -------------------------------
     def _run(self, dossier, pec, form_key, step, done: str):
         back = self.get_url(".financing_view", dossier_id=dossier.id)
+        from admin_views.dossier_workflow import conflict_page
         try:
             step()
         except Stale as exc:
             db.session.rollback()
-            from admin_views.dossier_workflow import conflict_page
             return conflict_page(str(exc), back)
+        except (StaleDataError, IntegrityError):  # a race the write path did not name
+            db.session.rollback()
+            return conflict_page(ALREADY_DONE, back)
         except WriteRefused as exc:
             # Shown once: next to the fields it is about, or at the top of the tab.
             db.session.rollback()

@@ -13,6 +13,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import and_, exists, extract
+from sqlalchemy.orm import joinedload
 
 from forms.validators import Siret, Uai
 from portal import policy
@@ -199,11 +200,24 @@ class PriseEnChargeView(SecureModelView):
                           options=_delegant_options),
     ]
 
+    def get_query(self):
+        # What a row shows, loaded with it: one query per page, and the CSV export (streamed
+        # after the request's session is gone) never loads a relation lazily.
+        return super().get_query().options(
+            joinedload(PriseEnCharge.dossier).joinedload(Dossier.etablissement),
+            joinedload(PriseEnCharge.opco), joinedload(PriseEnCharge.organisme_delegant))
+
     def is_action_allowed(self, name):
         return policy.financing_refusal(current_user) is None and super().is_action_allowed(name)
 
+    # A prise en charge opens on its dossier's Financement tab: Flask-Admin's generic details
+    # and edit pages do not exist here (404, like a missing row).
     @expose("/details/")
     def details_view(self):
+        abort(404)
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
         abort(404)
 
     # --- bulk actions, each dossier on its own with a report -------------------------------------

@@ -17,7 +17,7 @@ from portal.documents.uploads import UploadRefused, check_pdf, safe_name, store
 from portal.dossiers.errors import ALREADY_DONE, AlreadyDone
 from portal.extensions import db
 from portal.financing import invoices, states
-from portal.financing.service import FinancingRefused, _check, history
+from portal.financing.service import FinancingRefused, _check, history, hold
 from portal.models import DemandeRemboursement, Paiement
 from portal.rules.financing import (balance_claim_deadline, balance_lost,
                                     claim_needs_certificate)
@@ -128,6 +128,7 @@ def attach_certificate(claim, data: bytes, filename: str | None, *, by,
     document = store(data, kind="certificat_realisation", user=by, dossier=dossier,
                      filename=safe_name(filename, "certificat_realisation", dossier.id))
     claim.certificat = document
+    hold()
     history(dossier, by, f"Certificat de réalisation joint à la facture "
                          f"{claim.facture.numero} ({document.filename}).")
     _commit(commit)
@@ -155,6 +156,7 @@ def deposit(claim, *, by, on: date | None = None, today: date | None = None,
                                f"facture ({fr_day(claim.facture.date_emission)}) et aujourd'hui.",
                                {"date": "Date du dépôt invalide."})
     claim.state, claim.deposee_le, claim.deposee_par_id = "deposee", on, getattr(by, "id", None)
+    hold()
     claim.recepisse = invoices.receipt(claim, by=by, today=today)
     history(claim.prise_en_charge.dossier, by, f"Demande de remboursement déposée le "
                                                f"{fr_day(on)} (facture {claim.facture.numero}).")
@@ -202,6 +204,7 @@ def record_payment(claim, *, by, on: date | None, amount, reference: str | None 
                        created_by_id=getattr(by, "id", None))
     db.session.add(payment)
     claim.montant_paye = claim.montant_paye + value
+    hold()
     if claim.montant_paye >= claim.montant:
         claim.state, claim.payee_le = "payee", on
     history(claim.prise_en_charge.dossier, by,
@@ -231,6 +234,7 @@ def reject(claim, *, by, on: date | None, reason: str | None, today: date | None
     if errors:
         raise FinancingRefused(" ".join(errors.values()), errors)
     claim.state, claim.rejetee_le, claim.motif_rejet = "rejetee", on, reason[:2000]
+    hold()
     history(claim.prise_en_charge.dossier, by, f"Demande de remboursement rejetée le "
                                                f"{fr_day(on)} (facture {claim.facture.numero})"
                                                f" : {reason}")

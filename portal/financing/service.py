@@ -51,6 +51,19 @@ def _version(pec, version: int | None) -> None:
         raise AlreadyDone(ALREADY_DONE)
 
 
+def hold() -> None:
+    """Write the changes made so far, right after the first one: the UPDATE ... WHERE
+    version = <read> of a row someone changed meanwhile matches nothing (StaleDataError), a
+    unique row already taken raises IntegrityError: either is AlreadyDone, nothing written.
+    Once it passed, the row is this transaction's until it ends (no later autoflush can lose
+    the race)."""
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise AlreadyDone(ALREADY_DONE) from None
+
+
 def _commit(commit: bool) -> None:
     if not commit:
         return
@@ -160,6 +173,7 @@ def answer(pec, code: str, *, by, on: date | None, reason: str | None = None,
         raise FinancingRefused(" ".join(errors.values()), errors)
     source = pec.state
     pec.state, pec.state_date = row.target, on
+    hold()
     pec.motif = reason[:2000] if reason else None
     if row.decision:
         pec.date_decision = on
@@ -281,6 +295,8 @@ def update(pec, raw: dict, *, by, version: int | None = None, today: date | None
     if errors:
         raise FinancingRefused("Les informations de financement n'ont pas été enregistrées : "
                                "corrigez les champs signalés.", errors)
+    pec.updated_at = utcnow()
+    hold()
     changed = []
     for name, value in values.items():
         old = pec.npec if name == "npec" else getattr(pec, name)
