@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
 from portal.documents.uploads import MAX_BYTES
-from portal.dossiers.errors import ALREADY_DONE, CONFLICT_TITLE, Stale, WriteRefused
+from portal.dossiers.errors import ALREADY_DONE, Stale, WriteRefused
 from portal.extensions import db
 from portal.financing import claims, service
 from portal.financing.overview import documents_of, overview
@@ -193,5 +193,3 @@ class DossierFinancingMixin:
                          lambda: claims.employer_invoice(pec, by=current_user),
                          "Facture de l'employeur émise.")
 
-
-__all__ = ["DossierFinancingMixin", "financing_tabs", "CONFLICT_TITLE"]

@@ -16,9 +16,7 @@ nothing here asserts on times.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import statistics
 import sys
 import time
@@ -79,25 +77,13 @@ def step(label: str):
 
 def database(backend: str):
     """(url, stop callable) of a fresh database."""
-    BENCH_DIR.mkdir(exist_ok=True)
-    if backend == "sqlite":
-        path = BENCH_DIR / "bench.db"
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return f"sqlite:///{path}", lambda: None
-    from tests.support.postgres import PostgresServer
-    server = PostgresServer()
-    return server.start(), server.stop
+    from scripts.bench_support import fresh_database
+    return fresh_database(backend, "bench")
 
 
 def build_app(url: str):
-    instance = BENCH_DIR / "instance"
-    shutil.rmtree(instance, ignore_errors=True)
-    instance.mkdir(parents=True)
-    os.environ["SILLON_INSTANCE_PATH"] = str(instance)
-    from portal import create_app
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": None,
-                      "MAIL_SERVER": None})
+    from scripts.bench_support import bare_app
+    app = bare_app(url, "instance")
     add_plain_view(app)
     return app
 

@@ -22,9 +22,7 @@ Prints figures only: nothing here asserts on times.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -36,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts.bench import (BENCH_DIR, SqlRecorder, explain, load_data, login,  # noqa: E402
+from scripts.bench import (SqlRecorder, explain, load_data, login,  # noqa: E402
                            p90, step, timed)
 
 URL = "/admin/financement/tableau-de-bord/"
@@ -104,25 +102,13 @@ def bench_schedule(n: int) -> dict:
 
 def database(backend: str):
     """(url, stop) of a fresh database of its own (bench.py's is .bench/bench.db)."""
-    BENCH_DIR.mkdir(exist_ok=True)
-    if backend == "sqlite":
-        path = BENCH_DIR / "bench_financing.db"
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return f"sqlite:///{path}", lambda: None
-    from tests.support.postgres import PostgresServer
-    server = PostgresServer()
-    return server.start(), server.stop
+    from scripts.bench_support import fresh_database
+    return fresh_database(backend, "bench_financing")
 
 
 def build_app(url: str):
-    instance = BENCH_DIR / "instance-financing"
-    shutil.rmtree(instance, ignore_errors=True)
-    instance.mkdir(parents=True)
-    os.environ["SILLON_INSTANCE_PATH"] = str(instance)
-    from portal import create_app
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": None,
-                       "MAIL_SERVER": None})
+    from scripts.bench_support import bare_app
+    return bare_app(url, "instance-financing")
 
 
 class Rows:

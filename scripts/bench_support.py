@@ -31,3 +31,28 @@ def demo_app(name: str):
         load_reference()
         load_demo()
     return app
+
+
+def fresh_database(backend: str, name: str = "bench"):
+    """(url, stop callable) of a fresh database: .bench/<name>.db, or a throw-away PostgreSQL
+    server (tests/support/postgres.py)."""
+    BENCH.mkdir(exist_ok=True)
+    if backend == "sqlite":
+        path = BENCH / f"{name}.db"
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return f"sqlite:///{path}", lambda: None
+    from tests.support.postgres import PostgresServer
+    server = PostgresServer()
+    return server.start(), server.stop
+
+
+def bare_app(url: str, instance: str = "instance"):
+    """The app on ``url`` with an instance folder of its own (not migrated, nothing loaded)."""
+    folder = BENCH / instance
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["SILLON_INSTANCE_PATH"] = str(folder)
+    from portal import create_app
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": None,
+                       "MAIL_SERVER": None})

@@ -119,7 +119,19 @@ def test_declaring_the_sending_needs_the_number_and_date(app, login, stamped):
                        "03/09/2026 (Reçu)."]
 
 
+def _figures(app):
+    """(received this year, claims due and not deposited, decisions overdue) of the CFA's
+    finance dashboard, as the admin sees it."""
+    from portal.financing.dashboard import dashboard
+    from portal.models import User
+    with app.app_context():
+        admin = db.session.execute(sa.select(User).where(User.email == ADMIN)).scalar_one()
+        board = dashboard(admin)
+        return board["received"]["total"], board["dues"]["count"], board["dues"]["total"]
+
+
 def test_agreement_invoice_deposit_payment(app, login, stamped):
+    start = _figures(app)
     pec = _declared(app, login, stamped)
     # RNCP30101 × IDCC 1486 concluded on 20/08/2026: 7 600 € a year (seeds/reference/npec.csv),
     # one whole year, level 6 → 750 € taken from the advance; price 8 500 €.
@@ -145,6 +157,9 @@ def test_agreement_invoice_deposit_payment(app, login, stamped):
         assert [m.recipients for m in mail] == [ACME]
         assert "1 650 €" in _plain(mail[0].body_text)
         assert f"/admin/dossier/{stamped}/financement/" in mail[0].body_text
+    # The dashboard now counts the first advance as due and not deposited.
+    received, dues, due_total = _figures(app)
+    assert (received, dues, due_total) == (start[0], start[1] + 1, start[2] + Decimal("2290"))
     # Amounts are locked once agreed.
     page = _fin(cfa, stamped)
     response = _post(cfa, f"/admin/dossier/{stamped}/financement/montants/", npec="9000",
@@ -194,6 +209,11 @@ def test_agreement_invoice_deposit_payment(app, login, stamped):
     with app.app_context():
         claim = db.session.get(DemandeRemboursement, claim_id)
         assert claim.state == "payee" and claim.montant_paye == Decimal("2290.00")
+    # The dashboard's figures moved: 2 290 € received, the advance no longer waits.
+    assert _figures(app) == (start[0] + Decimal("2290"), start[1], start[2])
+    board = _plain(cfa.get("/admin/financement/tableau-de-bord/").get_data(as_text=True))
+    from portal.rules.formatting import eur
+    assert _plain(eur(start[0] + Decimal("2290"))) in board
     # The employer's invoice for what remains at its charge.
     assert _post(cfa, f"/admin/dossier/{stamped}/financement/facture-employeur/"
                  ).status_code == 303

@@ -11,13 +11,12 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal.documents.uploads import UploadRefused, check_pdf, safe_name, store
 from portal.dossiers.errors import ALREADY_DONE, AlreadyDone
 from portal.extensions import db
 from portal.financing import invoices, states
-from portal.financing.service import FinancingRefused, _check, history, hold
+from portal.financing.service import FinancingRefused, _check, _commit, history, hold
 from portal.models import DemandeRemboursement, Paiement
 from portal.rules.financing import (balance_claim_deadline, balance_lost,
                                     claim_needs_certificate)
@@ -26,16 +25,6 @@ from portal.rules.formatting import eur
 
 ZERO = Decimal("0")
 UNPAID_DAYS = 30  # a deposited claim unpaid after 30 days shows on the dashboard
-
-
-def _commit(commit: bool) -> None:
-    if not commit:
-        return
-    try:
-        db.session.commit()
-    except (StaleDataError, IntegrityError):
-        db.session.rollback()
-        raise AlreadyDone(ALREADY_DONE) from None
 
 
 def _version(obj, version):

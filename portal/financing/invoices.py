@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from portal.documents.render import render_pdf
 from portal.documents.uploads import store
@@ -149,5 +149,3 @@ def invoices_of(pec, recipient: str | None = None) -> list[Facture]:
         stmt = stmt.where(Facture.destinataire == recipient)
     return list(db.session.scalars(stmt.order_by(Facture.id)))
 
-
-__all__ = ["next_number", "issue", "receipt", "invoices_of", "insert"]
