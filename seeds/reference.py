@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 from portal.extensions import db
 from portal.models import (AideEmployeur, CodeReference, ConventionCollective, GrilleRemuneration,
-                           NiveauPriseEnCharge, Opco, PlafondFraisAnnexes, Smic)
+                           NiveauPriseEnCharge, Opco, PlafondFraisAnnexes, RegleInscription,
+                           Smic)
 
 DATA_DIR = Path(__file__).parent / "reference"
 
@@ -81,6 +82,9 @@ TABLES: tuple[_Table, ...] = (
     _Table(PlafondFraisAnnexes, "frais_annexes.csv", ("nature", "valable_du"),
            {"nature": _str, "montant": _decimal, "valable_du": _date, "valable_au": _date,
             "base_legale": _str}),
+    # The limits of the training-action requests (SPEC §6), editable by the cfa_admin.
+    _Table(RegleInscription, "regles_inscription.csv", ("code",),
+           {"code": _str, "valeur": _int, "libelle": _str}),
 )
 
 

@@ -14,5 +14,6 @@ from .reference import (AideEmployeur, CodeReference, ConventionCollective,  # n
 from .financing import (CompteurFacture, DemandeRemboursement, Echeance,  # noqa: F401
                         Facture, NiveauPriseEnCharge, OrganismeDelegant, Paiement,
                         PlafondFraisAnnexes, PriseEnCharge)
-from .enrolments import ActionFormation, Inscription, SessionFormation  # noqa: F401
+from .enrolments import (ActionFormation, Inscription, InscriptionHistory,  # noqa: F401
+                         Presence, RegleInscription, SessionFormation)
 from .imports import ImportBatch  # noqa: F401

@@ -29,6 +29,8 @@ class Structure(db.Model):
     referent_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     origine = db.Column(db.String(10), nullable=False, default=ORIGINE_SAISIE,
                         server_default=ORIGINE_CFA)
+    # A member of the CFA's network: may request the training actions reserved to members.
+    adherente = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     referent = db.relationship("User", foreign_keys=[referent_id])

@@ -10,7 +10,9 @@ Every function takes the person and returns an SQL filter, a boolean, or a Frenc
 - structures.py: trainings and structures — import and creation, référents, establishments,
   access-code registration, dashboards;
 - financing.py: the OPCO financing — prises en charge, schedules, claims, invoices, payments,
-  delegating organisations.
+  delegating organisations;
+- training_actions.py: the training actions for employers' staff — catalogue, requests, who
+  requests, decides and selects.
 """
 from portal.policy.dossier_writes import *  # noqa: F401,F403
 from portal.policy.scope import *  # noqa: F401,F403
@@ -19,8 +21,13 @@ from portal.policy.structures import *  # noqa: F401,F403
 from portal.policy.financing import (CFA_ONLY, financing_document_allowed,  # noqa: F401
                                      financing_refusal, may_open_finance_dashboard,
                                      may_see_amounts_of, may_see_financing)
+from portal.policy.training_actions import (beneficiary_structure_ids,  # noqa: F401
+                                            decider_structure_ids, may_request_for,
+                                            roles_on_inscription, step_refusal)
 from portal.policy import financing as _financing
+from portal.policy import training_actions as _training_actions
 from portal.policy.scope import _register
 
-_register(_financing.FILTERS, _financing.VIEW_ROLES, _financing.CREATE_ROLES,
-          _financing.EDIT_ROLES, _financing.DELETE_ROLES)
+for _rules in (_financing, _training_actions):
+    _register(_rules.FILTERS, _rules.VIEW_ROLES, _rules.CREATE_ROLES, _rules.EDIT_ROLES,
+              _rules.DELETE_ROLES)
