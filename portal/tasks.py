@@ -99,6 +99,8 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
         # One consumer at a time (several may run the scheduler); a second run the same day
         # queues nothing new anyway (send_digests skips whoever already has today's digest).
         with digest_lock, app.app_context():
+            from portal.training_actions.documents import send_reminders
+            send_reminders(datetime.now(PARIS).date())  # a week before each training session
             return send_digests(datetime.now(PARIS).date())
 
     return TaskQueue(huey, send_email, sweep_outbox, daily_reminders)

@@ -257,3 +257,19 @@ def test_a_step_from_an_older_page_is_already_done(app, world):
         assert [h.to_state for h in db.session.scalars(sa.select(InscriptionHistory).where(
             InscriptionHistory.inscription_id == inscription.id))] == \
             ["demandee", "acceptee_employeur"]
+
+
+def test_marking_attendance_does_not_move_the_waiting_list_up(app, world):
+    """Only a cancellation frees a place (the automatic row's `after`): a person marked present
+    or absent after the session keeps it, and the waiting list stays as it is."""
+    with app.app_context():
+        cfa, referent = _user(CFA), _user(REFERENT)
+        first, second, third = (_request(world, who) for who in ("benef", "benef2", "benef3"))
+        for inscription in (first, second, third):
+            service.run("accepter", inscription, by=referent, today=TODAY)
+        service.run("retenir", first, by=cfa, today=TODAY)
+        service.run("mettre_en_attente", third, by=cfa, today=TODAY)
+        start = first.session.date_debut
+        service.run("marquer_presente", first, by=cfa, today=start)
+        db.session.expire_all()
+        assert db.session.get(Inscription, third.id).state == "liste_attente"

@@ -23,7 +23,11 @@ from ..rules.formatting import eur, percent
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 KINDS = {"cerfa": "CERFA", "convention": "Convention de formation", "devis": "Devis",
-         "facture": "Facture", "recepisse": "Récépissé"}
+         "facture": "Facture", "recepisse": "Récépissé",
+         # training actions (portal/training_actions/documents.py)
+         "convocation": "Convocation", "emargement": "Feuille d'émargement",
+         "attestation_formation": "Attestation de fin de formation",
+         "convention_action": "Convention de formation (action)"}
 
 
 def _text(value) -> str:

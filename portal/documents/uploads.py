@@ -199,9 +199,12 @@ def safe_name(filename: str | None, kind: str, dossier_id: int | None) -> str:
 
 def store(data: bytes, *, kind: str, filename: str, user, dossier=None,
           formation=None, content_type: str = "application/pdf") -> Document:
-    """Store a new version of a document (no commit)."""
+    """Store a new version of a document (no commit). Owned by neither a dossier nor a
+    formation (a training action's documents), versions count per file name."""
     owner = (Document.dossier_id == dossier.id) if dossier is not None else (
-        Document.formation_id == formation.id)
+        Document.formation_id == formation.id) if formation is not None else (
+        Document.dossier_id.is_(None) & Document.formation_id.is_(None)
+        & (Document.filename == filename))
     previous = db.session.execute(select(func.max(Document.version))
                                   .where(owner, Document.kind == kind)).scalar() or 0
     document = Document(dossier_id=getattr(dossier, "id", None),

@@ -16,6 +16,7 @@ DOCUMENT_KINDS = {
     "recepisse": "Récépissé",
     "convocation": "Convocation",
     "attestation": "Attestation de formation",
+    "convocation_ics": "Invitation d'agenda",
 }
 
 

@@ -126,7 +126,8 @@ def run(code: str, inscription, *, by, comment: str | None = None, version: int 
         raise RequestRefused(reason, {"comment": reason})
     if reason:
         raise RequestRefused(reason)
-    freed = inscription.state == "retenue"
+    # A place freed by a cancellation moves the waiting list up (the table's automatic row).
+    freed = inscription.state == "retenue" and code in STEPS["promouvoir"].after
     _apply(step, inscription, by, comment)
     try:
         db.session.flush()
