@@ -4,10 +4,11 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 
-from portal.models import (AideEmployeur, Cfa, CodeReference, ConventionCollective, Dossier,
-                           Etablissement, Formation, GrilleRemuneration, NiveauPriseEnCharge, Opco,
-                           OrganismeDelegant, PlafondFraisAnnexes, PriseEnCharge, Smic,
-                           Structure, User)
+from portal.models import (ActionFormation, AideEmployeur, Cfa, CodeReference,
+                           ConventionCollective, Dossier, Etablissement, Formation,
+                           GrilleRemuneration, Inscription, NiveauPriseEnCharge, Opco,
+                           OrganismeDelegant, PlafondFraisAnnexes, PriseEnCharge,
+                           SessionFormation, Smic, Structure, User)
 
 from .dossiers import DossierView
 from .finance_dashboard import FinanceDashboardView
@@ -19,6 +20,7 @@ from .reference import (AideView, CodeReferenceView, ConventionView, GrilleView,
 from .structure_access import MyStructureView, StructureRequestsView
 from .structure_access import bp as structure_signup_bp
 from .structures import EtablissementView, StructureView
+from .training_actions import ActionFormationView, InscriptionView, SessionFormationView
 from .trainings import FormationView
 
 
@@ -34,8 +36,9 @@ class HomeView(AdminIndexView):
     @expose("/")
     def index(self):
         from portal.dashboards import dashboard
+        from portal.training_actions.overview import dashboard as training_dashboard
         return self.render("admin/sillon_index.html", roles=sorted(current_user.role_codes),
-                           **dashboard(current_user))
+                           training=training_dashboard(current_user), **dashboard(current_user))
 
 
 def init_admin(app):
@@ -62,6 +65,16 @@ def init_admin(app):
                                          category=money))
     admin.add_view(CfaContactView(Cfa, name="Fiche contact du CFA", endpoint="cfa_contact",
                                   url="/admin/fiche-contact-cfa", category=money))
+    actions = "Actions de formation"
+    admin.add_view(ActionFormationView(ActionFormation, name="Catalogue",
+                                       endpoint="action_formation",
+                                       url="/admin/action-formation", category=actions))
+    admin.add_view(SessionFormationView(SessionFormation, name="Sessions",
+                                        endpoint="session_formation",
+                                        url="/admin/session-formation", category=actions))
+    admin.add_view(InscriptionView(Inscription, name="Demandes d'inscription",
+                                   endpoint="inscription", url="/admin/inscription",
+                                   category=actions))
     admin.add_view(UserView(User, name="Utilisateurs", endpoint="user",
                             category="Administration"))
     ref = "Données de référence"

@@ -5,12 +5,13 @@ import re
 
 import pytest
 
+# The training actions' block (issue 14) is the CFA's and the companies' staff's.
 ACCOUNTS = {
-    "admin@sillon.demo": {"dashboard-cfa"},
-    "conseil@sillon.demo": {"dashboard-cfa"},
+    "admin@sillon.demo": {"dashboard-cfa", "dashboard-training"},
+    "conseil@sillon.demo": {"dashboard-cfa", "dashboard-training"},
     "resp.info@sillon.demo": {"dashboard-formation"},
     "gest.info@sillon.demo": {"dashboard-formation"},
-    "rh@acme.sillon.demo": {"dashboard-own"},
+    "rh@acme.sillon.demo": {"dashboard-own", "dashboard-training"},
     "alice@etu.sillon.demo": {"dashboard-own"},
 }
 
