@@ -518,9 +518,12 @@ def load_demo() -> dict:
     # The OPCO financing of the dossiers sent to the OPCO (seeds/demo_financing.py).
     from seeds.demo_financing import load_financing
     financing = load_financing(people, plan["dossiers"])
-    created = loader.created + financing.pop("created")
+    # The training actions for employers' staff (seeds/demo_training.py).
+    from seeds.demo_training import load_training
+    training = load_training(people)
+    created = loader.created + financing.pop("created") + training.pop("created")
     db.session.commit()
-    return dict(_counts(), **financing, created=created)
+    return dict(_counts(), **financing, **training, created=created)
 
 
 def _etablissement_fields(s: dict, site: dict, structure: Structure) -> dict:
