@@ -28,6 +28,7 @@ from portal.training_actions import overview, service
 from portal.training_actions.states import STATE_CHOICES, STEPS, state_label
 
 from .base import SecureModelView, row_or_404
+from .training_documents import InscriptionDocumentsMixin, SessionDocumentsMixin
 from .filters import ScopedFilterEqual
 
 
@@ -158,7 +159,7 @@ def selection_page(view, session, *, errors=None, form_key=None, status=200):
                        form_key=form_key, posted=request.form if errors else {}), status
 
 
-class SessionFormationView(SecureModelView):
+class SessionFormationView(SessionDocumentsMixin, SecureModelView):
     """The sessions of the actions: CFA staff plan them; each opens on its selection screen."""
 
     column_list = ["action", "date_debut", "date_fin", "horaires", "lieu", "capacite",
@@ -258,7 +259,7 @@ _REQUEST_TEXT = {
 }
 
 
-class InscriptionView(SecureModelView):
+class InscriptionView(InscriptionDocumentsMixin, SecureModelView):
     """Requests, read-only here: each moves by the steps of its details page."""
 
     can_create = False
