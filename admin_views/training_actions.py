@@ -20,7 +20,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import validators
 
 from portal import policy
-from portal.dossiers.errors import ALREADY_DONE, CONFLICT_TITLE, Stale, WriteRefused
+from portal.dossiers.errors import CONFLICT_TITLE, Stale, WriteRefused
+from portal.training_actions.service import ALREADY_DONE
 from portal.extensions import db
 from portal.models import CFA_ROLES, Inscription, SessionFormation
 from portal.rules.formatting import day, eur

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
-from portal.dossiers.errors import ALREADY_DONE, Stale, WriteRefused
+from portal.dossiers.errors import Stale, WriteRefused
+from portal.training_actions.service import ALREADY_DONE
 from portal.extensions import db
 from portal.models import CFA_ROLES, Document, Inscription, SessionFormation, Structure
 from portal.training_actions import attendance, documents

@@ -273,3 +273,13 @@ def test_marking_attendance_does_not_move_the_waiting_list_up(app, world):
         service.run("marquer_presente", first, by=cfa, today=start)
         db.session.expire_all()
         assert db.session.get(Inscription, third.id).state == "liste_attente"
+
+
+def test_a_lost_step_speaks_of_the_request_not_of_a_dossier(app, world):
+    with app.app_context():
+        inscription = _request(world)
+        service.run("accepter", inscription, by=_user(REFERENT), today=TODAY)
+        with pytest.raises(AlreadyDone) as lost:
+            service.run("accepter", inscription, by=_user(world["decider"]), today=TODAY)
+        assert "Cette demande vient d'être modifiée" in str(lost.value)
+        assert "dossier" not in str(lost.value)

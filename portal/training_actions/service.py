@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
-from portal.dossiers.errors import ALREADY_DONE, AlreadyDone, WriteRefused
+from portal.dossiers.errors import AlreadyDone, WriteRefused
 from portal.extensions import db
 from portal.models import ActionFormation, Inscription, InscriptionHistory, SessionFormation
 from portal.models.people import utcnow
@@ -20,6 +20,11 @@ from portal.rules.training_actions import request_refusal, waiting_list_next
 from portal.training_actions import guards, messages
 from portal.training_actions.limits import limits
 from portal.training_actions.states import ACTIVE, STEPS, state_label
+
+# A step lost to someone else's change, said of a request (the dossiers' text names a dossier).
+ALREADY_DONE = ("Cette demande vient d'être modifiée par une autre personne (action déjà "
+                "faite ?) : rien n'a été changé. Rechargez la page.")
+
 
 class RequestRefused(WriteRefused):
     """A request or a step that cannot be made (French); nothing was written."""
