@@ -25,6 +25,7 @@ from portal.training_actions.service import ALREADY_DONE
 from portal.extensions import db
 from portal.models import CFA_ROLES, Inscription, SessionFormation
 from portal.rules.formatting import day, eur
+from portal.rules.training_actions import session_problems
 from portal.training_actions import overview, service
 from portal.training_actions.states import STATE_CHOICES, STEPS, state_label
 
@@ -212,7 +213,7 @@ class SessionFormationView(SessionDocumentsMixin, SecureModelView):
         pk = _int(request.args.get("id"))
         if pk is not None:
             retained = overview.retained_counts([pk]).get(pk, 0)
-        problems = overview.session_problems(
+        problems = session_problems(
             start=form.date_debut.data, end=form.date_fin.data,
             start_time=form.heure_debut.data, end_time=form.heure_fin.data,
             deadline=form.date_limite_inscription.data, capacity=form.capacite.data,

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import io
 import random
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from portal.dossiers import snapshot
 from portal.extensions import db
@@ -28,6 +27,7 @@ from portal.financing import claims, service
 from portal.models import (Cfa, DemandeRemboursement, Dossier, Echeance, Facture,
                            NiveauPriseEnCharge, OrganismeDelegant, Paiement, PriseEnCharge)
 from seeds import demo
+from seeds.clock import stamped
 
 SEED = demo.SEED + 13
 LAST_EVENT = date(2026, 11, 28)  # the latest step below: builds from this day on are identical
@@ -288,29 +288,12 @@ def _run(plans: list[dict], people: dict, delegant, rng: random.Random, today: d
     for day, _index, _rank, moment, plan, action, args in steps:
         if day > today:
             continue  # not happened yet on the build day (see LAST_EVENT)
-        with _stamped(moment) as added:
+        with stamped(moment) as added:
             _ACTIONS[action](plan, args, by=admin, day=day, delegant=delegant, rng=rng)
         created += len(added)
     return created
 
 
-@contextmanager
-def _stamped(moment: datetime):
-    """Date what the step adds (history, claims, invoices, documents, payments) at the step's
-    moment instead of the build's: the dossier's history reads in the order things happened."""
-    session, added = db.session(), []
-
-    def collect(_session, obj):
-        added.append(obj)
-    event.listen(session, "transient_to_pending", collect)
-    try:
-        yield added
-    finally:
-        event.remove(session, "transient_to_pending", collect)
-    for obj in added:
-        for name in ("at", "created_at"):
-            if hasattr(type(obj), name):
-                setattr(obj, name, moment)
 
 
 # --- the actions ---------------------------------------------------------------------------------

@@ -24,19 +24,19 @@ app without the mail templates (tests of seeds.demo alone) gets the catalogue on
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
 from jinja2 import TemplateNotFound
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import (EMPLOYEUR, ActionFormation, Cfa, Inscription, Presence,
                            SessionFormation, Structure, StructureMembership)
 from portal.training_actions import attendance, documents, service
 from seeds import demo
+from seeds.clock import stamped
 from seeds.demo_financing import LAST_EVENT
 
 D = demo.DOMAIN
@@ -192,7 +192,7 @@ def load_training(people: dict) -> dict:
     accounts). Returns the training tables' counts and how many rows were created
     (``created``)."""
     users = people["users"]
-    with _stamped(SETUP_AT) as added:
+    with stamped(SETUP_AT, STAMPED) as added:
         fresh = _catalogue()
         sessions = _sessions(users[ORGANISER])
         actors = _people(users)
@@ -299,7 +299,7 @@ def _run(sessions: dict, actors: dict) -> int:
         if day > LAST_EVENT or (previous is not None and moment < previous):
             raise ValueError(f"demo training script: {moment} out of the demo calendar")
         previous = moment
-        with _stamped(moment) as added:
+        with stamped(moment, STAMPED) as added:
             touched = _step(verb, sessions.get(session_key), who, actors.get(actor), text,
                             day=day, actors=actors, home=home, requests=requests,
                             sessions=sessions)
@@ -351,20 +351,5 @@ def _redate(objects: list, moment: datetime) -> None:
                 setattr(obj, name, moment)
 
 
-@contextmanager
-def _stamped(moment: datetime):
-    """Date the rows a step adds (history, requests, attendance, documents, e-mails) at the
-    step's moment instead of the build's (as seeds/demo_financing.py does)."""
-    session, added = db.session(), []
-
-    def collect(_session, obj):
-        added.append(obj)
-    event.listen(session, "transient_to_pending", collect)
-    try:
-        yield added
-    finally:
-        event.remove(session, "transient_to_pending", collect)
-    for obj in added:
-        for name in ("at", "created_at", "recorded_at", "updated_at"):
-            if hasattr(type(obj), name):
-                setattr(obj, name, moment)
+# The columns a step's rows are dated by (seeds.clock.stamped).
+STAMPED = ("at", "created_at", "recorded_at", "updated_at")

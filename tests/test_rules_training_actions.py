@@ -314,6 +314,14 @@ def test_ics_event_parses_with_everything():
     assert event["ORGANIZER"] == ("", "mailto:formation@cfa.example")
     assert event["ATTENDEE"] == (";RSVP=FALSE", "mailto:m.durand@acme.example")
     assert [name for name, _, _ in found["VCALENDAR/VEVENT"]].count("ATTENDEE") == 1
+    assert event["SEQUENCE"] == ("", "0")
+
+
+def test_ics_sequence_of_an_invitation_sent_again():
+    event = props(parse(ics_event(**INVITE, sequence=3)), "VCALENDAR/VEVENT")
+    assert event["SEQUENCE"] == ("", "3")
+    with pytest.raises(ValueError, match="séquence"):
+        ics_event(**INVITE, sequence=-1)
 
 
 def test_ics_timezone_rules():

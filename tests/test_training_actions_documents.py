@@ -99,6 +99,7 @@ def test_the_convocation_pdf_and_invitation_are_sent_and_sent_again(app, docs):
         assert unescape(event["LOCATION"][1]) == "Montpellier"
         assert event["ATTENDEE"][1] == f"mailto:{docs['benef']}"
         uid = event["UID"]
+        assert event["SEQUENCE"][1] == "0"
         text = _text(pdf_doc.data)
         for expected in (inscription.user.full_name, inscription.session.action.intitule,
                          "du 15/03/2027 au 16/03/2027", "de 9 h 00 à 17 h 00", "Montpellier",
@@ -111,7 +112,13 @@ def test_the_convocation_pdf_and_invitation_are_sent_and_sent_again(app, docs):
         first, second = _outbox("convocation", docs)
         assert "à nouveau" in second.body_text
         ics_again = _attachments(second)[1]
-        assert props(parse(ics_again.data.decode()), "VCALENDAR/VEVENT")["UID"] == uid
+        event_again = props(parse(ics_again.data.decode()), "VCALENDAR/VEVENT")
+        # The same event, a higher sequence: calendars replace the first invitation with it.
+        assert event_again["UID"] == uid and event_again["SEQUENCE"][1] == "1"
+        documents.send_convocation(inscription, by=_user(CFA), today=TODAY)
+        third = _outbox("convocation", docs)[-1]
+        assert props(parse(_attachments(third)[1].data.decode()),
+                     "VCALENDAR/VEVENT")["SEQUENCE"][1] == "2"
 
 
 def test_the_convocation_only_for_a_retained_request_by_the_cfa(app, docs):

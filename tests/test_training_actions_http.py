@@ -520,7 +520,8 @@ def test_durations_hours_and_the_session_form_checks():
     from datetime import time
     from decimal import Decimal
 
-    from portal.training_actions.overview import duration_label, hours_label, session_problems
+    from portal.rules.training_actions import session_problems
+    from portal.training_actions.overview import duration_label, hours_label
     assert [duration_label(v) for v in (Decimal("14.00"), Decimal("3.5"), None)] == \
         ["14 h", "3,5 h", ""]
     assert hours_label(time(9), time(17, 30)) == "de 9 h 00 à 17 h 30"

@@ -28,6 +28,25 @@ def _plural(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
 
+def session_problems(*, start: date | None, end: date | None, start_time: time | None,
+                     end_time: time | None, deadline: date | None, capacity: int | None,
+                     retained: int = 0) -> dict[str, str]:
+    """The session form's checks across fields: field → French message (empty when fine);
+    `retained`: the people already retained, below which the capacity may not go."""
+    problems = {}
+    if start and end and end < start:
+        problems["date_fin"] = "La fin de la session ne peut pas précéder son début."
+    if start and deadline and deadline > start:
+        problems["date_limite_inscription"] = ("La date limite d'inscription doit être au "
+                                               "plus tard le premier jour de la session.")
+    if start_time and end_time and start == end and end_time <= start_time:
+        problems["heure_fin"] = "L'heure de fin doit suivre l'heure de début."
+    if capacity is not None and capacity < retained:
+        problems["capacite"] = (f"{retained} personnes sont déjà retenues : la capacité ne "
+                                "peut pas être inférieure.")
+    return problems
+
+
 def request_refusal(*, today: date, session_start: date, session_end: date,
                     deadline: date | None, session_cancelled: bool, action_active: bool,
                     reserved_to_members: bool, structure_is_member: bool, is_beneficiary: bool,
@@ -212,15 +231,19 @@ def _mailto(email: str) -> str:
 
 def ics_event(*, uid: str, start: datetime, end: datetime, summary: str, location: str | None,
               description: str | None, organizer_email: str | None,
-              attendee_email: str | None, stamp: datetime) -> str:
+              attendee_email: str | None, stamp: datetime, sequence: int = 0) -> str:
     """An iCalendar invitation (VCALENDAR, METHOD:REQUEST) with one VEVENT for a session:
-    times in Europe/Paris (VTIMEZONE included), text values escaped, lines folded, CRLF."""
+    times in Europe/Paris (VTIMEZONE included), text values escaped, lines folded, CRLF.
+    `sequence` counts the invitations sent before for the same UID: a calendar applies a
+    re-sent one (new times, new place) only when it is higher (RFC 5546, 2.1.4)."""
     if end <= start:
         raise ValueError("La fin de l'événement doit suivre son début.")
+    if sequence < 0:
+        raise ValueError("Numéro de séquence négatif.")
     event = [
         "BEGIN:VEVENT", f"UID:{ics_escape(uid)}", f"DTSTAMP:{_utc(stamp)}",
         f"DTSTART;TZID={TZID}:{_local(start)}", f"DTEND;TZID={TZID}:{_local(end)}",
-        "SEQUENCE:0", "STATUS:CONFIRMED", f"SUMMARY:{ics_escape(summary)}",
+        f"SEQUENCE:{sequence}", "STATUS:CONFIRMED", f"SUMMARY:{ics_escape(summary)}",
     ]
     if location:
         event.append(f"LOCATION:{ics_escape(location)}")

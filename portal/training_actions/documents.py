@@ -14,14 +14,14 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.dossiers.errors import AlreadyDone
 from portal.documents.render import render_pdf
 from portal.documents.uploads import store
 from portal.extensions import db
 from portal.mail.outbox import queue
-from portal.models import SessionFormation
+from portal.models import InscriptionHistory, SessionFormation
 from portal.models.people import utcnow
 from portal.rules.formatting import day as fr_day
 from portal.rules.training_actions import attended_hours, ics_event
@@ -38,6 +38,8 @@ A_APPORTER = ("Cette convocation et une pièce d'identité.",
 REMINDER_DAYS = 7
 # Times used by the calendar invitation when the session has none.
 DEFAULT_START, DEFAULT_END = time(9, 0), time(17, 0)
+# The history entries of a convocation sent (their count is the next invitation's sequence).
+SENT, RESENT = "Convocation envoyée", "Convocation renvoyée"
 
 
 # ---- plain data for the templates -------------------------------------------------------------
@@ -117,9 +119,15 @@ def _ref(session, inscription=None) -> str:
 
 # ---- the convocation --------------------------------------------------------------------------
 
+def _convocations_sent(inscription) -> int:
+    return db.session.scalar(select(func.count(InscriptionHistory.id)).where(
+        InscriptionHistory.inscription_id == inscription.id,
+        InscriptionHistory.comment.in_((SENT, RESENT)))) or 0
+
+
 def invitation(inscription, *, stamp: datetime | None = None) -> str:
-    """The calendar invitation of the convocation; its UID is the request's, so a convocation
-    sent again updates the same event."""
+    """The calendar invitation of the convocation; its UID is the request's and its sequence
+    the number of convocations sent before, so a convocation sent again updates the same event."""
     session, action = inscription.session, inscription.session.action
     domain = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "").hostname or \
         "sillon.local"
@@ -135,7 +143,7 @@ def invitation(inscription, *, stamp: datetime | None = None) -> str:
             description=(f"Convocation à la formation « {action.intitule} » ({cfa.nom}).\n"
                          "À apporter : " + " ".join(A_APPORTER)),
             organizer_email=organiser, attendee_email=inscription.user.email,
-            stamp=stamp or utcnow())
+            stamp=stamp or utcnow(), sequence=_convocations_sent(inscription))
     except ValueError as exc:
         raise RequestRefused(f"Invitation d'agenda impossible : {exc}") from None
 
@@ -181,7 +189,7 @@ def send_convocation(inscription, *, by, today: date | None = None):
           structure=inscription.structure.raison_sociale, copy_to_employer=bool(deciders),
           link=messages.link(inscription), link_label="Ouvrir la demande")
     _history(inscription, by, inscription.state, inscription.state,
-             "Convocation renvoyée" if resent else "Convocation envoyée")
+             RESENT if resent else SENT)
     _commit(True)
     return pdf
 

@@ -1,8 +1,7 @@
 """What the training-action screens show (SPEC §6), read in the person's scope: the places left
 in each session, the sessions of an action with the person's own request, the steps a person
 may take on a request now, the organiser's selection of a session, the lists' filter options,
-the home dashboard's block; and the session form's checks across fields (pure). Reads only:
-every change is portal/training_actions/service.py's."""
+the home dashboard's block. Reads only: every change is portal/training_actions/service.py's."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -49,24 +48,6 @@ def duration_label(hours) -> str:
     text = str(int(value)) if value == value.to_integral_value() \
         else format(value.normalize(), "f").replace(".", ",")
     return f"{text} h"
-
-
-def session_problems(*, start: date | None, end: date | None, start_time: time | None,
-                     end_time: time | None, deadline: date | None, capacity: int | None,
-                     retained: int = 0) -> dict[str, str]:
-    """The session form's checks across fields: field → French message (empty when fine)."""
-    problems = {}
-    if start and end and end < start:
-        problems["date_fin"] = "La fin de la session ne peut pas précéder son début."
-    if start and deadline and deadline > start:
-        problems["date_limite_inscription"] = ("La date limite d'inscription doit être au "
-                                               "plus tard le premier jour de la session.")
-    if start_time and end_time and start == end and end_time <= start_time:
-        problems["heure_fin"] = "L'heure de fin doit suivre l'heure de début."
-    if capacity is not None and capacity < retained:
-        problems["capacite"] = (f"{retained} personnes sont déjà retenues : la capacité ne "
-                                "peut pas être inférieure.")
-    return problems
 
 
 def retained_counts(session_ids) -> dict[int, int]:
