@@ -223,6 +223,13 @@ def test_attendance_is_noted_only_for_the_session_its_half_days_and_its_people(a
             [(START, "apres_midi", False)]
         assert benef2.history[-1].comment == \
             "Émargement – lundi 15/03/2027 – après-midi : absente"
+        # The history reads in the day's order: the morning before the afternoon.
+        attendance.record(session, {(benef.id, END, "apres_midi"): False,
+                                    (benef.id, END, "matin"): True,
+                                    (benef.id, START, "apres_midi"): True}, by=cfa, today=END)
+        assert benef.history[-1].comment == (
+            "Émargement – lundi 15/03/2027 – après-midi : présente ; mardi 16/03/2027 – matin : "
+            "présente ; mardi 16/03/2027 – après-midi : absente")
 
 
 def test_the_close_marks_present_and_absent_and_closes_the_waiting_list(app, docs):

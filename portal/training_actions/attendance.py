@@ -97,7 +97,8 @@ def _checked(session, marks: dict, people: dict, by, today: date) -> list:
         if not isinstance(present, bool):
             raise RequestRefused("Une présence se note présente ou absente.")
         rows.append((inscription, day, half_day, present))
-    return sorted(rows, key=lambda r: (r[0].id, r[1], r[2]))
+    order = list(HALF_DAYS)  # the morning before the afternoon
+    return sorted(rows, key=lambda r: (r[0].id, r[1], order.index(r[2])))
 
 
 def record(session: SessionFormation, marks: dict, *, by, today: date | None = None) -> int:
