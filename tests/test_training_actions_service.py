@@ -113,6 +113,44 @@ def test_a_request_is_made_once_and_the_deciders_are_told(app, world):
             Inscription.session_id == world["session"])) == 1
 
 
+def test_the_deciders_are_told_once_and_only_while_active(app, world):
+    with app.app_context():
+        referent = _user(REFERENT)
+        title = db.session.get(ActionFormation, world["action"]).intitule
+        # The référent also holding the employer right through a membership: told once.
+        membership = db.session.execute(sa.select(StructureMembership).where(
+            StructureMembership.structure_id == world["structure"],
+            StructureMembership.user_id == referent.id)).scalar_one_or_none()
+        added = membership is None
+        if added:
+            membership = StructureMembership(
+                structure_id=world["structure"], user_id=referent.id,
+                status=StructureMembership.APPROUVE, requested_at=utcnow(),
+                decided_at=utcnow())
+            db.session.add(membership)
+        saved = (membership.status, membership.droit_contact_employeur)
+        membership.status, membership.droit_contact_employeur = StructureMembership.APPROUVE, True
+        db.session.commit()
+        try:
+            _request(world)
+            (recipients,) = _mails(f"{title}%demande à décider")
+            assert recipients.split(",").count(REFERENT) == 1
+            # A référent whose account is closed is no longer told.
+            referent.active = False
+            db.session.commit()
+            _request(world, "benef2")
+            second = [r for r in _mails(f"{title}%demande à décider") if r != recipients]
+            assert second and REFERENT not in second[0] and world["decider"] in second[0]
+        finally:
+            db.session.rollback()
+            referent.active = True
+            if added:
+                db.session.delete(membership)
+            else:
+                membership.status, membership.droit_contact_employeur = saved
+            db.session.commit()
+
+
 @pytest.mark.parametrize("who, message", [
     ("plain", "pas le droit de demander"),       # a member without the beneficiary right
     (RH_GLOBEX, "pas le droit de demander"),     # another structure's référent
@@ -241,6 +279,7 @@ def test_capacity_quota_waiting_list_and_moving_up(app, world):
         assert states == ["annulee", "retenue", "retenue"]
         moved = db.session.get(Inscription, requests[2].id)
         assert moved.history[-1].comment == "Place libérée par une annulation."
+        assert moved.history[-1].user_id is None  # Sillon's step, not the canceller's
         assert moved.waiting_rank is None
 
 

@@ -16,14 +16,15 @@ def link(inscription) -> str:
 
 def _deciders(inscription) -> list[str]:
     """The structure's référent and the members it gave the employer right."""
-    structure = inscription.structure
-    out = [structure.referent.email] if structure.referent is not None else []
+    structure, referent = inscription.structure, inscription.structure.referent
+    out = [referent.email] if referent is not None and referent.active else []
     out += db.session.scalars(
         select(User.email).join(StructureMembership, StructureMembership.user_id == User.id)
         .where(StructureMembership.structure_id == structure.id,
                StructureMembership.status == StructureMembership.APPROUVE,
                StructureMembership.droit_contact_employeur.is_(True),
                User.active.is_(True))).all()
+    out = list(dict.fromkeys(out))  # a référent who also holds the right: told once
     return [e for e in out if e != inscription.user.email] or out
 
 

@@ -140,7 +140,7 @@ def run(code: str, inscription, *, by, comment: str | None = None, version: int 
         db.session.rollback()
         raise AlreadyDone(ALREADY_DONE) from None
     if freed:
-        _move_waiting_list_up(inscription.session, by, today=today)
+        _move_waiting_list_up(inscription.session, today=today)
     _commit(commit)
     return inscription.state
 
@@ -167,7 +167,7 @@ def _apply(step, inscription, user, comment) -> None:
         getattr(messages, name)(inscription, user=user, comment=comment)
 
 
-def _move_waiting_list_up(session, user, *, today=None) -> int | None:
+def _move_waiting_list_up(session, *, today=None) -> int | None:
     """A retained person left: the first of the waiting list who fits (the session's capacity
     and their structure's quota) takes the place — the table's automatic row "promouvoir",
     with its guard and e-mails. Returns the request moved up, if any."""
@@ -179,7 +179,9 @@ def _move_waiting_list_up(session, user, *, today=None) -> int | None:
         pk = waiting_list_next(candidates)
         candidate = db.session.get(Inscription, pk)
         if guards.GUARDS[step.guard](candidate, today=today) is None:
-            _apply(step, candidate, user, "Place libérée par une annulation.")
+            # Sillon's own step: the person who cancelled (maybe another company's staff)
+            # is named neither in the promoted request's history nor in its e-mails.
+            _apply(step, candidate, None, "Place libérée par une annulation.")
             db.session.flush()
             return pk
         candidates = [c for c in candidates if c[0] != pk]
