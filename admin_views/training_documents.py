@@ -78,17 +78,22 @@ def grid(session, today: date) -> dict:
     rows = []
     for inscription in attendance.retained(session):
         marks = attendance.marks_of(inscription)
-        rows.append(dict(inscription=inscription, cells=[dict(
+        markable = inscription.state in attendance.OPEN_FOR_MARKS
+        rows.append(dict(inscription=inscription, closed=not markable, cells=[dict(
             name=_cell(inscription.id, d, h), checked=marks.get((d, h)) is True,
-            noted=(d, h) in marks, open=d <= today) for d, h in halves]))
+            noted=(d, h) in marks, open=markable and d <= today) for d, h in halves]))
     return dict(half_days=[dict(label=attendance.half_day_label(d, h), open=d <= today)
-                           for d, h in halves], rows=rows)
+                           for d, h in halves], rows=rows,
+                closed=bool(rows) and all(r["closed"] for r in rows))
 
 
 def posted_marks(session, form, today: date) -> dict:
-    """Every open cell of the grid: checked → present, unchecked → absent."""
+    """Every open cell of the grid (a request not closed, a half-day passed): checked →
+    present, unchecked → absent."""
     marks = {}
     for inscription in attendance.retained(session):
+        if inscription.state not in attendance.OPEN_FOR_MARKS:
+            continue  # closed: its cells are shown, disabled
         for d, h in attendance.expected(session):
             if d <= today:
                 marks[(inscription.id, d, h)] = form.get(_cell(inscription.id, d, h)) == "1"

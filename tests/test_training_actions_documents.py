@@ -252,6 +252,17 @@ def test_the_close_marks_present_and_absent_and_closes_the_waiting_list(app, doc
         assert db.session.get(Inscription, benef.id).history[-1].comment == \
             "Présente 1 demi-journée(s) sur 4."
         assert db.session.get(Inscription, benef3.id).state == "non_retenue"  # not moved up
+        # Closed: the state certifies the marks, which no longer change.
+        with pytest.raises(WriteRefused, match="ne se modifie plus"):
+            attendance.record(session, {(benef2.id, START, "matin"): True}, by=cfa,
+                              today=AFTER)
+        db.session.rollback()
+        with pytest.raises(WriteRefused, match="session est clôturée"):
+            attendance.record(session, {}, by=cfa, today=AFTER)
+        db.session.rollback()
+        assert db.session.execute(sa.select(Presence.present).where(
+            Presence.inscription_id == benef2.id, Presence.jour == START,
+            Presence.demi_journee == "matin")).scalar_one() is False
 
 
 # ---- the attestation and the convention -------------------------------------------------------

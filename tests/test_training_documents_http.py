@@ -213,6 +213,16 @@ def test_attendance_recorded_then_closed_then_the_attestation(app, login, live):
     assert response.status_code == 303
     assert _inscription(app, ids["benef"])["state"] == "presente"
     assert _inscription(app, ids["benef2"])["state"] == "absente"
+    # Closed: the grid is read-only, a mark posted anyway is refused and nothing changes.
+    page = _text(cfa.get(url))
+    assert 'id="attendance-closed"' in page and "Enregistrer les présences" not in page
+    assert "Clôturer la session" not in page
+    assert page.count('type="checkbox"') == page.count(" disabled>") == 8
+    before = _inscription(app, ids["benef2"])["marks"]
+    response = _post(cfa, url, **{f"p-{ids['benef2']}-{monday.isoformat()}-matin": "1"})
+    assert response.status_code == 422 and "session est clôturée" in _text(response)
+    assert _inscription(app, ids["benef2"])["marks"] == before
+    assert _inscription(app, ids["benef2"])["state"] == "absente"
 
     # The attestation: the CFA's, for the person present only.
     assert _post(login(scene["benef"]), ATTESTATION.format(ids["benef"])).status_code == 403

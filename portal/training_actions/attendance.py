@@ -20,10 +20,12 @@ from portal.rules.formatting import day as fr_day
 from portal.rules.training_actions import attendance_outcome, half_days
 from portal.training_actions import service
 from portal.training_actions.service import RequestRefused, _commit, _history
-from portal.training_actions.states import CFA
+from portal.training_actions.states import CFA, state_label
 
 # The requests of a session that had a place: retained, then present or absent.
 RETAINED = ("retenue", "presente", "absente")
+# Marks are noted until the close: then the state (and the attestation) certify them.
+OPEN_FOR_MARKS = ("retenue",)
 # Still waiting for the organiser's choice when the session is over (closed at the close).
 UNSELECTED = ("acceptee_employeur", "liste_attente")
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -88,6 +90,10 @@ def _checked(session, marks: dict, people: dict, by, today: date) -> list:
             raise RequestRefused(f"La demande n° {pk} n'est pas retenue pour cette session : "
                                  "sa présence ne peut pas être notée.")
         require_cfa(by, inscription)
+        if inscription.state not in OPEN_FOR_MARKS:
+            raise RequestRefused(
+                f"La présence de {inscription.user.full_name} ne se modifie plus : la session "
+                f"est clôturée pour cette personne (« {state_label(inscription.state)} »).")
         if not isinstance(day, date) or (day, half_day) not in allowed:
             what = half_day_label(day, half_day) if isinstance(day, date) else str(day)
             raise RequestRefused(f"Le {what} ne fait pas partie de la session.")
@@ -105,7 +111,8 @@ def record(session: SessionFormation, marks: dict, *, by, today: date | None = N
     """Note the presence (True) or absence (False) of retained people at half-days of the
     session: ``marks`` maps (inscription id, day, "matin" | "apres_midi") to a bool. A mark
     already noted is replaced. Refused before the session starts, for a half-day that is not
-    the session's, for a request that had no place. Returns the marks written."""
+    the session's, for a request that had no place or is closed (présente / absente: its
+    state and attestation certify its marks). Returns the marks written."""
     require_cfa(by)
     today = today or date.today()
     if session.annulee:
@@ -114,6 +121,8 @@ def record(session: SessionFormation, marks: dict, *, by, today: date | None = N
         raise RequestRefused(f"La session ne commence que le {fr_day(session.date_debut)} : "
                              "les présences se notent à partir de ce jour.")
     people = {i.id: i for i in retained(session)}
+    if not marks and people and not any(i.state in OPEN_FOR_MARKS for i in people.values()):
+        raise RequestRefused("La session est clôturée : les présences ne se modifient plus.")
     rows = _checked(session, marks, people, by, today)
     existing = {(p.inscription_id, p.jour, p.demi_journee): p for p in db.session.scalars(
         select(Presence).where(Presence.inscription_id.in_(list(people) or [0])))}
