@@ -119,7 +119,12 @@ class Scene:
         assert path == DETAILS.format(pk), link
         assert not re.search(r'(?:href|src)="/', mail.html)  # nothing relative either
         email = _email_of(self.app, pk)
-        for reader in sorted(mail.rcpts):
+        # Other test files add CFA staff with passwords of their own (@test.sillon.demo): they
+        # are asserted as recipients by expect(); the link is opened by every account whose
+        # password this test knows, which is at least one of each kind.
+        readers = sorted(r for r in mail.rcpts if not r.endswith("@test.sillon.demo"))
+        assert readers, mail.rcpts
+        for reader in readers:
             response = self.client(reader).get(path)
             assert response.status_code == 200, reader
             page = _text(response)
