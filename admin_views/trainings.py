@@ -2,6 +2,7 @@
 from markupsafe import Markup
 from wtforms import validators
 
+from forms.trainings import TrainingIdentifier, code_filter
 from portal.models import CFA_ADMIN, FORMATION_RESPONSABLE
 from portal.models.trainings import VALIDATION_MODES
 
@@ -65,4 +66,10 @@ class FormationView(FormationAccessCodeMixin, FormationImportMixin, FormationFil
             0, 10000, "Nombre d'heures invalide.")]},
         "heures_distance": {"validators": [validators.Optional(), validators.NumberRange(
             0, 10000, "Nombre d'heures invalide.")]},
+        # C19: the identifiers the CERFA prints, checked where the training is entered.
+        "cfa": {"validators": [TrainingIdentifier("cfa")]},
+        "etablissement_formation": {"validators": [TrainingIdentifier("etablissement_formation")]},
+        "code_diplome": {"filters": [code_filter],
+                         "validators": [TrainingIdentifier("code_diplome")]},
+        "code_rncp": {"filters": [code_filter], "validators": [TrainingIdentifier("code_rncp")]},
     }

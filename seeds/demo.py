@@ -27,6 +27,8 @@ from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR,
                            Dossier, DossierHistory, Etablissement, EtablissementFormation,
                            Formation, MaitreApprentissage, Mission, RepresentantLegal, Structure,
                            StructureMembership, User, UserRole, formation_responsables)
+from portal.rules.contract_followup import reaches_smc_age
+from portal.rules.dates import add_months
 from portal.rules.identifiers import uai_letter
 from portal.dossiers.workflow import MAIN_PATH, STATES
 
@@ -354,8 +356,7 @@ def _plan_dossiers(rng: random.Random, structures: list[dict]) -> list[dict]:
         age = rng.randint(lo, hi)
         born = start.replace(year=start.year - age) - timedelta(days=rng.randrange(1, 360))
         fdef = next(f for f in FORMATIONS if f["key"] == fkey)
-        # Contracts last the training's years (ending the day before the anniversary).
-        end = start.replace(year=start.year + fdef["years"]) - timedelta(days=1)
+        end = contract_end(start, fdef)
         spec.update(start=start, end=end, born=born)
         spec["dispositif"] = (PROFESSIONNALISATION
                               if structure["billing"] and not structure["public"]
@@ -607,6 +608,9 @@ def _create_dossier(spec: dict, people: dict) -> Dossier:
         dossier.maitres = [_maitre(spec, structure)]
         if spec["niveau"] == "complete":
             dossier.contrat = _contrat(spec, reached)
+            # The CERFA's « Fait à » and the employer's attestation of the supporting documents.
+            dossier.contrat.lieu_signature = site.commune
+            dossier.contrat.attestation_pieces = True
     if formation.mission_requise and "en_saisie" in reached:
         dossier.mission = _mission(spec, reached, resp, contact or apprentice)
     dossier.history = _history(path, times, spec, creator=creator, resp=resp, conseil=conseil,
@@ -662,6 +666,19 @@ def _maitre(spec: dict, structure: dict) -> MaitreApprentissage:
         annees_experience=m["experience"], eligibilite_attestee=True)
 
 
+# The salaire minimum conventionnel of the demo jobs (monthly, gross): above the SMIC for the
+# masters' engineers, below it for the sales assistant (the SMIC then applies).
+SMC_BY_FORMATION = {"lp_info": Decimal("1850.00"), "m_info": Decimal("2150.00"),
+                    "m_droit": Decimal("2050.00"), "bts_mco": Decimal("1812.00")}
+
+
+def contract_end(start: date, fdef: dict) -> date:
+    """Contracts last the training's years (ending the day before the anniversary), and end at
+    the latest 2 months after the exams (C9, portal/rules/contract_dates.py)."""
+    return min(start.replace(year=start.year + fdef["years"]) - timedelta(days=1),
+               add_months(fdef["date_fin_examens"], 2))
+
+
 def _contrat(spec: dict, reached: dict) -> Contrat:
     situation = spec["apprenti"]["parcours"][2]
     start = spec["start"]
@@ -670,7 +687,11 @@ def _contrat(spec: dict, reached: dict) -> Contrat:
         date_conclusion=start - timedelta(days=21), date_debut_formation_pratique=start,
         date_debut_formation_cfa=start, duree_hebdo_heures=35, duree_hebdo_minutes=0,
         travail_risque=False, caisse_retraite_complementaire="Caisse de retraite Horizon Sud",
-        numero_contrat=spec["numero_contrat"] if "envoye_opco" in reached else None)
+        numero_contrat=spec["numero_contrat"] if "envoye_opco" in reached else None,
+        # C18: the employer states the SMC when the apprentice turns 21 during the contract.
+        salaire_minimum_conventionnel=(
+            SMC_BY_FORMATION[spec["formation"]]
+            if reaches_smc_age(spec["born"], start, spec["end"]) else None))
 
 
 def _mission(spec: dict, reached: dict, resp: User, author: User | None) -> Mission:

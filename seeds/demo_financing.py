@@ -230,7 +230,7 @@ def _cohort_spec(rng: random.Random, fkey: str, employer: str, structure: dict,
     spec = dict(state="envoye_opco", formation=fkey, user=None, employer=employer, sexe=sexe,
                 site=rng.randrange(len(structure["sites"])), email=email, prenom=prenom,
                 nom=nom, contact=structure["contact"][0], start=start, born=born,
-                end=start.replace(year=start.year + fdef["years"]) - timedelta(days=1),
+                end=demo.contract_end(start, fdef),
                 dispositif=demo.APPRENTISSAGE, niveau="complete", rupture_date=None,
                 path=demo._state_path("envoye_opco", rng), comment="",
                 mission=rng.choice(demo.MISSIONS.get(fkey, [""])))

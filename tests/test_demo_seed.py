@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.models import (Apprenti, Cfa, Dossier, DossierHistory, Etablissement,
                            EtablissementFormation, Formation, Structure, StructureMembership,
                            User)
+from portal.rules.dates import add_months
 from portal.rules.identifiers import UAI_LETTERS
 from portal.dossiers.workflow import MAIN_PATH, STATES
 from seeds.demo import PASSWORD, add_synthetic_dossiers, load_demo
@@ -92,7 +93,9 @@ def test_dossiers_cover_trainings_employers_and_dispositifs(demo):
         age = (d.date_debut_contrat - d.apprenti_date_naissance).days / 365.25
         assert 16 <= age < 29
         assert d.date_debut_contrat.year == 2026 and d.date_debut_contrat.month in (9, 10)
-        assert 364 <= (d.date_fin_contrat - d.date_debut_contrat).days <= 3 * 366
+        # At least 6 months (C6), never more than 2 months after the exams (C9).
+        assert 183 <= (d.date_fin_contrat - d.date_debut_contrat).days <= 3 * 366
+        assert d.date_fin_contrat <= add_months(d.formation.date_fin_examens, 2)
 
 
 def test_dossier_contents_match_their_state(demo):
@@ -247,3 +250,13 @@ def test_add_synthetic_dossiers(demo):
 def test_add_synthetic_dossiers_requires_demo(app):
     with pytest.raises(RuntimeError, match="load_demo"):
         add_synthetic_dossiers(10)
+
+
+def test_demo_contracts_state_the_smc_when_the_apprentice_turns_21(demo):
+    """C18: a filled contract whose apprentice reaches 21 carries the salaire minimum
+    conventionnel, so the demo's Résumé does not warn about it on every dossier."""
+    from portal.rules.contract_followup import reaches_smc_age
+    reaching = [d for d in dossiers() if d.contrat is not None and reaches_smc_age(
+        d.apprenti_date_naissance, d.date_debut_contrat, d.date_fin_contrat)]
+    assert reaching
+    assert all(d.contrat.salaire_minimum_conventionnel for d in reaching)

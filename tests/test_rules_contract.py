@@ -1,4 +1,5 @@
-"""portal.rules.contract: checks C1–C16 (RULES.md §3) and professionalisation limits.
+"""portal.rules.contract: checks C1–C18 (RULES.md §3) and professionalisation limits (C17–C18
+in detail: test_law_rules.py).
 
 Pure: no Flask app. Every case starts from a valid contract (BASE) and changes a few facts.
 """
@@ -24,7 +25,8 @@ from portal.rules.remuneration import EnteredPeriod
 D = date.fromisoformat
 REF = load_from_csv()
 
-# 20 at the start (21 on 10/04/2027): minimum 43 %, then 53 % from 01/05/2027, then 61 %.
+# 20 at the start (21 on 10/04/2027): minimum 43 %, then 53 % from 01/05/2027, then 61 %; the
+# SMC is given (C18) and below the SMIC, so the grid stays on the SMIC.
 BASE = ContractFacts(
     birth_date=D("2006-04-10"), conclusion=D("2026-08-20"), start=D("2026-09-01"),
     practical_start=D("2026-09-01"), cfa_start=D("2026-09-14"), end=D("2028-08-31"),
@@ -33,6 +35,7 @@ BASE = ContractFacts(
     employer_attests_master_eligibility=True,
     remuneration=[EnteredPeriod(Decimal("43")), EnteredPeriod(Decimal("53")),
                   EnteredPeriod(Decimal("61"))],
+    smc_monthly=Decimal("1700"),
 )
 
 MASTER2 = {"nom": "Durand", "prenom": "Léa", "date_naissance": D("1985-05-05"),
@@ -274,13 +277,16 @@ def test_base_contract_has_only_information():
 
 
 def test_every_check_is_run():
-    assert len(APPRENTICESHIP_CHECKS) == 15          # C1–C16, C14 run with the reference data
+    assert len(APPRENTICESHIP_CHECKS) == 17          # C1–C18, C14 run with the reference data
     facts = replace(BASE, birth_date=D("1996-09-01"), conclusion=D("2026-09-02"),
                     end=D("2027-02-27"), weekly_minutes=75, contract_type="36",
-                    remuneration=[EnteredPeriod(Decimal("10"))])
-    fields = {f.field for f in check_apprenticeship(facts, REF) if f.level == ERROR}
+                    remuneration=[EnteredPeriod(Decimal("10"))], smc_monthly=None)
+    findings = check_apprenticeship(facts, REF)
+    fields = {f.field for f in findings if f.level == ERROR}
     assert {"apprenti_date_naissance", "date_fin_contrat", "duree_hebdo_minutes",
             "numero_contrat_precedent", "date_effet_avenant", "remuneration_1"} <= fields
+    warnings = {f.field for f in findings if f.level == WARNING}
+    assert {"date_fin_contrat", "salaire_minimum_conventionnel"} <= warnings   # C17, C18
     assert "date_conclusion" not in fields            # an amendment is concluded later
 
 

@@ -18,6 +18,8 @@ class Cfa(db.Model):
     email = db.Column(db.String(254))
     # Name printed in the CERFA's visa box.
     signataire_visa = db.Column(db.String(200))
+    # A CFA created by a company for its own apprentices (the CERFA's « CFA d'entreprise »).
+    cfa_entreprise = db.Column(db.Boolean, nullable=False, default=False)
     # The CFA's contact sheet (seed 004's "fiche contact") and what its invoices print.
     contact_civilite = db.Column(db.String(4))
     contact_prenom = db.Column(db.String(100))

@@ -1,5 +1,6 @@
-"""Contract checks C5–C9 (RULES.md §3): conclusion date, duration, start of the practical
-training and of the CFA training, end after the exams."""
+"""Contract checks C5–C9 and C17 (RULES.md §3): conclusion date, duration, start of the
+practical training and of the CFA training, end not too long after the exams (C9) and not
+before them (C17)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -129,3 +130,15 @@ def check_end_after_exams(f: ContractFacts) -> list[Finding]:
                         f"prévue des épreuves ({fr_day(f.exams_end)}) : la fin devrait être au "
                         f"plus tard le {fr_day(warning_limit)}.")]
     return []
+
+
+def check_end_not_before_exams(f: ContractFacts) -> list[Finding]:
+    """C17: the contract covers the training cycle (L6222-7-1), so it does not end before the
+    planned end of the exams (ending on that very day is fine)."""
+    if not (f.end and f.exams_end) or f.end >= f.exams_end:
+        return []
+    return [Finding(WARNING, "date_fin_contrat",
+                    f"Le contrat se termine ({fr_day(f.end)}) avant la fin prévue des épreuves "
+                    f"({fr_day(f.exams_end)}) : il doit couvrir tout le cycle de formation, "
+                    f"examens compris (article L6222-7-1 du Code du travail) ; la fin devrait "
+                    f"être au plus tôt le {fr_day(f.exams_end)}.")]

@@ -1,5 +1,5 @@
-"""Contract checks C14–C16 (RULES.md §3), what follows the signature: the minimum pay of
-every period, the OPCO deadlines, the trial period."""
+"""Contract checks C14–C16 and C18 (RULES.md §3), what follows the signature: the minimum pay
+of every period and the SMC it may need, the OPCO deadlines, the trial period."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from . import INFO, WARNING, Finding
 from .contract_facts import (OPCO_DEADLINE_WORKING_DAYS, OPCO_DECISION_DAYS, TRIAL_PERIOD_DAYS,
                              ContractFacts)
-from .dates import add_working_days
+from .dates import add_working_days, age_on, birthday, first_day_of_next_month
 from .formatting import day as fr_day
 from .reference import ReferenceData
 from .remuneration import APPRENTISSAGE, PROFESSIONNALISATION, minimum_schedule, \
@@ -23,6 +23,37 @@ def check_remuneration(f: ContractFacts, reference: ReferenceData | None = None,
                                smc_monthly=f.smc_monthly, qualified_level4=f.qualified_level4,
                                mayotte=f.mayotte, reference=reference)
     return remuneration_findings(f.remuneration, minimum)
+
+
+SMC_FROM_AGE = 21   # D6222-27: from 21, the percent applies to the SMC when it is higher
+
+
+def reaches_smc_age(birth: date, start: date, end: date) -> bool:
+    """True when some remuneration period of [start, end] is in a band from 21: the apprentice
+    is 21 at the start, or the 21 band begins (1st of the month after the birthday, D6222-31)
+    on or before the end."""
+    if age_on(birth, start) >= SMC_FROM_AGE:
+        return True
+    return first_day_of_next_month(birthday(birth, SMC_FROM_AGE)) <= end
+
+
+def check_smc_asked(f: ContractFacts) -> list[Finding]:
+    """C18: the salaire minimum conventionnel is asked when the apprentice is 21 or more in
+    some period: the CERFA's grid needs it to choose between the SMIC and the SMC."""
+    if f.smc_monthly is not None or not (f.birth_date and f.start and f.end) or f.end < f.start:
+        return []
+    if not reaches_smc_age(f.birth_date, f.start, f.end):
+        return []
+    if age_on(f.birth_date, f.start) >= SMC_FROM_AGE:
+        when = "dès le début du contrat"
+    else:
+        band_start = first_day_of_next_month(birthday(f.birth_date, SMC_FROM_AGE))
+        when = f"à partir du {fr_day(band_start)}"
+    return [Finding(WARNING, "salaire_minimum_conventionnel",
+                    f"L'apprenti relève de la tranche des {SMC_FROM_AGE} ans et plus {when} : "
+                    "indiquez le salaire minimum "
+                    "conventionnel de l'emploi (mensuel), qui remplace le SMIC dans la grille "
+                    "de rémunération s'il est plus élevé.")]
 
 
 def opco_deadline(start: date) -> date:

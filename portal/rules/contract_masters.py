@@ -53,7 +53,8 @@ def check_masters(f: ContractFacts) -> list[Finding]:
 
 def check_contract_numbers(f: ContractFacts) -> list[Finding]:
     """C13: previous contract number required for amendments (31–38), asked for new contracts
-    (21–23), format DDDYYYYMMNN0000; an amendment's effective date lies within the contract."""
+    (21–23), format DDDYYYYMMNN0000 (month 01–12); an amendment's effective date lies within
+    the contract."""
     findings = []
     number = (f.previous_contract_number or "").strip()
     if is_code(f.contract_type, *AMENDMENT_TYPES) and not number:
@@ -67,8 +68,8 @@ def check_contract_numbers(f: ContractFacts) -> list[Finding]:
     if number and not is_valid_cerfa_contract_number(number):
         findings.append(Finding(ERROR, "numero_contrat_precedent",
                                 "Le numéro du contrat précédent doit suivre le format "
-                                "DDDAAAAMMNN0000 (département, année, mois, numéro, "
-                                "par exemple 075202601NC0001)."))
+                                "DDDAAAAMMNN0000 (département, année, mois de 01 à 12, "
+                                "numéro, par exemple 075202601NC0001)."))
     if is_code(f.contract_type, *AMENDMENT_TYPES):
         if f.amendment_effective is None:
             findings.append(Finding(ERROR, "date_effet_avenant",

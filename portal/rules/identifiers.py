@@ -179,13 +179,14 @@ def is_valid_postal_code(value: str) -> bool:
     return 1 <= int(value[:2]) <= 95
 
 
-# Regex of RULES.md §4, kept verbatim (it mirrors the State's CERFA tool).
+# Regex of RULES.md §4, kept verbatim (it mirrors the State's CERFA tool): the month is
+# 01–12, never 00 or 13–19.
 CERFA_CONTRACT_NUMBER = re.compile(
-    r"^(0[0-9][0-9]|02[AB]|9[0-5]|97[1-6])[0-9]{4}[01][0-9](NC|[0-9]{2})[0-9]{4}$")
+    r"^(0[0-9][0-9]|02[AB]|9[0-5]|97[1-6])[0-9]{4}(0[1-9]|1[0-2])(NC|[0-9]{2})[0-9]{4}$")
 
 
 def is_valid_cerfa_contract_number(value: str) -> bool:
-    """Number of a registered contract, DDDYYYYMMNN0000 (RULES.md §4)."""
+    """Number of a registered contract, DDDYYYYMMNN0000, month 01–12 (RULES.md §4)."""
     return bool(CERFA_CONTRACT_NUMBER.match(re.sub(r"\s", "", value or "").upper()))
 
 

@@ -14,7 +14,10 @@ How the schedule is cut:
   band anyway); so a contract year has at most two periods and a contract at most 8;
 - the amount is percent × the monthly SMIC in force on the period's first day (the latest known
   value for future dates; the Mayotte column for Mayotte), or × the SMC when it is higher and
-  the apprentice is 21 or over; professionalisation from 26: max(100 % SMIC, 85 % SMC).
+  the apprentice is 21 or over; professionalisation from 26: max(100 % SMIC, 85 % SMC);
+- the majorations (reduced duration, licence professionnelle, +15 points, previous contract's
+  rate) never take the apprenticeship minimum above 100 % of its base (the SMIC, or the SMC
+  when it applies and is higher): a 26-year-old on a +15-point contract stays at 100 %.
 """
 from __future__ import annotations
 
@@ -33,6 +36,9 @@ from .reference import (APPRENTICESHIP_BANDS, DEFAULT_PRO_SMC_PERCENT, PRO_BASE,
 
 APPRENTISSAGE, PROFESSIONNALISATION = "apprentissage", "professionnalisation"
 BASE_SMIC, BASE_SMC = "SMIC", "SMC"
+# RULES.md §1: the majorations never take the legal minimum above 100 % of the SMIC (or of the
+# SMC, when it applies and is higher).
+MAJORATION_CAP_PERCENT = Decimal("100")
 
 _THRESHOLDS = {APPRENTISSAGE: (18, 21, 26), PROFESSIONNALISATION: (21, 26)}
 _BANDS = {APPRENTISSAGE: APPRENTICESHIP_BANDS, PROFESSIONNALISATION: PROFESSIONALISATION_BANDS}
@@ -107,7 +113,8 @@ def minimum_schedule(birth_date: date, start: date, end: date, *,
     - `extra_points`: points added to the grid percent (+15: D6222-30, or R6222-48 during an
       RQTH extension);
     - `floor_percent`: at least this percent (D6222-29: last year's rate of the previous
-      contract that led to the diploma).
+      contract that led to the diploma);
+    none of them takes the percent above 100 (MAJORATION_CAP_PERCENT) of the period's base.
     """
     if dispositif not in _THRESHOLDS:
         raise ValueError(f"unknown dispositif: {dispositif!r}")
@@ -124,9 +131,12 @@ def minimum_schedule(birth_date: date, start: date, end: date, *,
         base, reference_monthly = BASE_SMIC, smic
         if dispositif == APPRENTISSAGE:
             grid_year = 2 if licence_professionnelle else min(year + first_contract_year - 1, 3)
-            pct = ref.apprenticeship_grid[(band, grid_year)] + Decimal(extra_points)
+            grid_pct = ref.apprenticeship_grid[(band, grid_year)]
+            pct = grid_pct + Decimal(extra_points)
             if floor_percent is not None:
                 pct = max(pct, Decimal(floor_percent))
+            # Majorations stop at 100 % (never below the grid itself).
+            pct = min(pct, max(grid_pct, MAJORATION_CAP_PERCENT))
             # From 21: percent of the SMIC or, if higher, of the SMC.
             if band not in ("moins_de_18", "18_20") and smc is not None and smc > smic:
                 base, reference_monthly = BASE_SMC, smc

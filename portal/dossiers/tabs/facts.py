@@ -8,6 +8,7 @@ from typing import Any
 from portal.rules.contract import MASTER2_FIELDS, ContractFacts
 from portal.rules.remuneration import EnteredPeriod
 
+from portal.dossiers.deadlines import sent_to_opco_on
 from portal.dossiers.tabs.base import as_date, blank, to_decimal
 
 # The collège is completed unless the last class followed was 3e or 4e (codes 41, 42).
@@ -67,19 +68,9 @@ def contract_facts(data: dict[str, Any], dossier) -> ContractFacts:
         mayotte=(data.get("employeur_code_postal") or "").startswith("976"),
         qualified_level4=bool(data.get("qualifie_niveau_4")),
         today=date.today(),
-        sent_to_opco=_sent_to_opco(dossier),
+        sent_to_opco=sent_to_opco_on(dossier),
         tutor_experience_years=_int(data.get("maitre_1_annees_experience")),
     )
-
-
-def _sent_to_opco(dossier) -> date | None:
-    """The day the contract was deposited at the OPCO (the prise en charge's deposit date, as
-    declared), else the day the sending was declared."""
-    pec = getattr(dossier, "prise_en_charge", None) if dossier is not None else None
-    if pec is not None and pec.date_depot:
-        return pec.date_depot
-    stamp = getattr(dossier, "envoye_opco_at", None)
-    return stamp.date() if stamp else None
 
 
 def minor_on(birth: date | None, day: date | None) -> bool:
