@@ -36,4 +36,14 @@ class ContractForm(TabForm):
     avantage_logement = amount("Avantage en nature : logement (€ par mois)")
     avantage_autre = text("Autre avantage en nature", 200)
     caisse_retraite_complementaire = text("Caisse de retraite complémentaire", 200)
+    lieu_signature = text("Fait à (lieu de signature du contrat)", 100)
+    # Labels stay short: the history names a field by its tab and label (100 characters).
+    attestation_pieces = flag(
+        "Attestation des pièces justificatives",
+        description="L'employeur atteste disposer de l'ensemble des pièces justificatives "
+                    "nécessaires au dépôt du contrat.")
+    adhesion_assurance_chomage = flag(
+        "Employeur public : adhésion au régime spécifique d'assurance chômage",
+        description="Adhésion de l'apprenti au régime spécifique d'assurance chômage "
+                    "(employeurs du secteur public).")
     remuneration = FieldList(FormField(RemunerationRow), min_entries=0, max_entries=8)

@@ -20,6 +20,7 @@ from flask import render_template
 
 from ..rules.formatting import day as fr_day
 from ..rules.formatting import eur, percent
+from . import cerfa_layout
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 KINDS = {"cerfa": "CERFA", "convention": "Convention de formation", "devis": "Devis",
@@ -54,10 +55,17 @@ def render_html(kind: str, ctx: dict) -> str:
         label = labels.get((liste, value))
         return f"{value} – {label}" if label else value
 
+    def label(liste, value):
+        """The code's label alone (printed next to its boxes on the CERFA), "" if unknown."""
+        return labels.get((liste, value), "") if value else ""
+
     template = ("pdf/cerfa_ej20.html" if ctx["pro"] else "pdf/cerfa_fa13.html") \
         if kind == "cerfa" else f"pdf/{kind}.html"
     return render_template(template, **ctx, t=_text, eur=eur, percent=percent, code=code,
-                           fonts=FONTS.as_posix(), today=date.today())
+                           label=label, digits=cerfa_layout.digits,
+                           compact=cerfa_layout.compact, visa_label=cerfa_layout.VISA_LABEL,
+                           visa_box=cerfa_layout.VISA_BOX, fonts=FONTS.as_posix(),
+                           today=date.today())
 
 
 _BASE_FONT = "SillonDejaVuSans"

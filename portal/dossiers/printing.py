@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal
+from types import SimpleNamespace
 
+from portal.documents import cerfa_layout
 from portal.documents.render import render_pdf
 from portal.dossiers import financing_inputs, snapshot
+from portal.dossiers.establishments import is_public_employer
 from portal.dossiers.tabs import dossier_data
 from portal.dossiers.tabs.contract_tab import merge_rows, schedule_for
 from portal.extensions import db
@@ -31,7 +34,7 @@ def context(dossier) -> dict:
     convention = snapshot.convention(dossier)
     if convention is not None and not data.get("convention_libelle"):
         data["convention_libelle"] = convention.libelle
-    rows = merge_rows(schedule_for(data), data.get("remuneration") or [], floor=True)
+    rows = floored_rows(schedule_for(data), data.get("remuneration") or [])
     contrat = dossier.contrat
     conclusion = contrat.date_conclusion if contrat is not None else None
     level = formation.niveau if formation is not None else None
@@ -45,6 +48,7 @@ def context(dossier) -> dict:
     except ValueError:
         money = None
     masters = {m.rang: m for m in dossier.maitres}
+    labels = code_labels()
     return dict(
         d=data, dossier=dossier, formation=formation, cfa=cfa, etab=etab, contrat=contrat,
         apprenti=dossier.apprenti, rep=dossier.representant_legal, m1=masters.get(1),
@@ -53,7 +57,66 @@ def context(dossier) -> dict:
         remainder=money.remainder if money else participation,
         opco_coverage=money.coverage if money else None,
         price_total=money.price_total if money else price,
-        code_labels=code_labels(), pro=dossier.dispositif == "professionnalisation",
+        code_labels=labels, pro=dossier.dispositif == "professionnalisation",
+        **cerfa_boxes(dossier, data, etab, cfa, rows, labels),
+    )
+
+
+def floored_rows(schedule, entered: list[dict]) -> list[dict]:
+    """The grid's rows as printed: a stored rate or amount now below the legal minimum (the
+    dates, the birth date or the SMIC changed since it was entered) prints the minimum and is
+    flagged, so the printed contract is never below the law."""
+    rows = merge_rows(schedule, entered)
+    for row in rows:
+        low = [value < minimum for value, minimum in (
+            (row["percent"], row["minimum_percent"]),
+            (row["monthly_amount"], row["minimum_amount"])) if value is not None]
+        row["flagged"] = any(low)
+        if row["flagged"]:
+            row["percent"] = max(row["percent"] or 0, row["minimum_percent"])
+            row["monthly_amount"] = max(row["monthly_amount"] or 0, row["minimum_amount"])
+    return rows
+
+
+def _reserved_box(dossier, opco) -> SimpleNamespace:
+    """The CERFA's « cadre réservé à l'organisme en charge du dépôt »: the OPCO's name and, once
+    it has the dossier, its number and dates (the prise en charge)."""
+    pec = getattr(dossier, "prise_en_charge", None)
+    contrat = dossier.contrat
+    numero = (pec.numero_opco if pec is not None else None) or (
+        contrat.numero_contrat if contrat is not None else None)
+    nom = None
+    if opco is not None:  # the name and, when it says something more, the OPCO's code
+        same = opco.nom.replace(" ", "").lower() == opco.code.lower()
+        nom = opco.nom if same else f"{opco.nom} ({opco.code})"
+    return SimpleNamespace(nom=nom, numero=numero,
+                           date_reception=pec.date_complet if pec is not None else None,
+                           date_decision=pec.date_decision if pec is not None else None)
+
+
+def cerfa_boxes(dossier, data: dict, etab, cfa, rows: list[dict], labels: dict) -> dict:
+    """What the official form's boxes need beyond the tabs' values."""
+    lieu = snapshot.lieu_formation(dossier)
+    contrat = dossier.contrat
+    type_employeur = data.get("type_employeur")
+    public = (bool(etab.public) or is_public_employer(type_employeur)) if etab is not None \
+        else (is_public_employer(type_employeur) if type_employeur else None)
+    same_site = lieu is None or (cfa is not None and bool(lieu.uai) and lieu.uai == cfa.uai)
+    return dict(
+        employeur_public=public,
+        mode_label=labels.get(("mode_contractuel", data.get("mode_contractuel")), ""),
+        grid=cerfa_layout.years_grid(rows), flagged=any(r["flagged"] for r in rows),
+        cfa_street=cerfa_layout.split_street(cfa.adresse if cfa is not None else None),
+        lieu=None if same_site else lieu,
+        lieu_street=cerfa_layout.split_street(None if same_site else lieu.adresse),
+        lieu_is_cfa=same_site,
+        cadre=_reserved_box(dossier, snapshot.opco(dossier)),
+        adhesion_chomage=getattr(contrat, "adhesion_assurance_chomage", None) if public else None,
+        cfa_entreprise=getattr(cfa, "cfa_entreprise", None),
+        attestation_pieces=getattr(contrat, "attestation_pieces", None),
+        # « Fait à … le … »: the date of signature is the date de conclusion.
+        fait_a=getattr(contrat, "lieu_signature", None),
+        fait_le=getattr(contrat, "date_conclusion", None),
     )
 
 

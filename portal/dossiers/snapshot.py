@@ -31,8 +31,8 @@ import sqlalchemy as sa
 
 from portal.dossiers.workflow import STATES
 from portal.extensions import db
-from portal.models import (Cfa, ConventionCollective, Dossier, Etablissement, Formation, Opco,
-                           Structure)
+from portal.models import (Cfa, ConventionCollective, Dossier, Etablissement,
+                           EtablissementFormation, Formation, Opco, Structure)
 from portal.models.people import utcnow
 
 VERSION = 1
@@ -54,7 +54,11 @@ PARTS: dict[str, tuple[type, tuple[str, ...]]] = {
         "heures_distance", "date_debut", "date_fin", "date_fin_examens", "lieu",
         "annee_campagne", "prix")),
     "cfa": (Cfa, ("nom", "uai", "siret", "numero_declaration_activite", "adresse",
-                  "code_postal", "commune", "telephone", "email", "signataire_visa")),
+                  "code_postal", "commune", "telephone", "email", "signataire_visa",
+                  "cfa_entreprise")),
+    # The training's main site (the CERFA's « lieu principal de réalisation de la formation »).
+    "lieu_formation": (EtablissementFormation, ("nom", "uai", "siret", "adresse", "code_postal",
+                                                "commune")),
 }
 # Values a frozen dossier still receives while they are missing (never changed once set).
 COMPLETED_LATER = {"formation": ("prix",)}
@@ -109,11 +113,11 @@ def _opco_row(code):
 
 def _live_part(dossier, part: str):
     """The live row of one part of the dossier (None when there is none)."""
-    if part in ("formation", "cfa"):
+    if part in ("formation", "cfa", "lieu_formation"):
         formation = dossier.formation
         if part == "formation" or formation is None:
             return formation
-        return formation.cfa
+        return formation.cfa if part == "cfa" else formation.etablissement_formation
     etab = dossier.etablissement
     if etab is None:
         return None
@@ -194,7 +198,7 @@ def backfill(batch: int = 500) -> int:
     count = 0
     last = 0
     employer_parts = ("etablissement", "structure", "convention", "opco")
-    training_parts = ("formation", "cfa")
+    training_parts = ("formation", "cfa", "lieu_formation")
     by_etab: dict[int | None, dict] = {}
     by_formation: dict[int | None, dict] = {}
     while True:
@@ -267,3 +271,10 @@ def formation(dossier):
 
 def cfa(dossier):
     return _read(dossier, "cfa")
+
+
+def lieu_formation(dossier):
+    """The training's main site; a snapshot taken before it was frozen reads it as it is now."""
+    if is_frozen(dossier) and "lieu_formation" not in dossier.snapshot:
+        return _live_part(dossier, "lieu_formation")
+    return _read(dossier, "lieu_formation")

@@ -244,6 +244,12 @@ class Contrat(db.Model):
     avantage_autre = db.Column(db.String(200))
     caisse_retraite_complementaire = db.Column(db.String(200))
     numero_contrat = db.Column(db.String(15))  # number given by the OPCO / DREETS
+    # The CERFA's last boxes: « Fait à » (the date is the date de conclusion), the employer's
+    # attestation of the supporting documents, and a public employer's adhesion of the
+    # apprentice to the specific unemployment-insurance scheme (None: not said).
+    lieu_signature = db.Column(db.String(100))
+    attestation_pieces = db.Column(db.Boolean, nullable=False, default=False)
+    adhesion_assurance_chomage = db.Column(db.Boolean)
 
     dossier = db.relationship("Dossier", back_populates="contrat")
 

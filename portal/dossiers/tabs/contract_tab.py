@@ -23,7 +23,10 @@ CONTRAT = ("type_contrat", "mode_contractuel", "type_derogation", "numero_contra
            "date_conclusion", "date_debut_formation_pratique", "date_debut_formation_cfa",
            "date_effet_avenant", "duree_hebdo_heures", "duree_hebdo_minutes", "travail_risque",
            "salaire_minimum_conventionnel", "avantage_nourriture", "avantage_logement",
-           "avantage_autre", "caisse_retraite_complementaire")
+           "avantage_autre", "caisse_retraite_complementaire", "lieu_signature",
+           "attestation_pieces", "adhesion_assurance_chomage")
+# Check boxes of the form (stored as booleans, False when never ticked).
+FLAGS = ("travail_risque", "attestation_pieces", "adhesion_assurance_chomage")
 DOSSIER = ("date_debut_contrat", "date_fin_contrat")
 AMENDMENTS = {"31", "32", "33", "34", "35", "36", "37", "38"}
 
@@ -107,7 +110,7 @@ class ContractTab(Tab):
         data: dict[str, Any] = {name: getattr(dossier, name) for name in DOSSIER}
         for name in CONTRAT:
             data[name] = getattr(contrat, name) if contrat is not None else (
-                False if name == "travail_risque" else None)
+                False if name in FLAGS else None)
         data["remuneration"] = [
             {"percent": p.pourcentage, "monthly_amount": p.montant_mensuel,
              "start": p.date_debut, "end": p.date_fin} for p in dossier.remunerations]
@@ -135,7 +138,7 @@ class ContractTab(Tab):
         for name in CONTRAT:
             if name in data:
                 value = data[name]
-                setattr(dossier.contrat, name, bool(value) if name == "travail_risque" else value)
+                setattr(dossier.contrat, name, bool(value) if name in FLAGS else value)
         from portal.dossiers.tabs import dossier_data
         merged = dossier_data(dossier, data)
         rows = merge_rows(schedule_for(merged), data.get("remuneration") or [])
@@ -191,6 +194,9 @@ class ContractTab(Tab):
             Section("Avantages en nature et retraite",
                     ["avantage_nourriture", "avantage_logement", "avantage_autre",
                      "caisse_retraite_complementaire"]),
+            Section("Signature et dépôt du contrat",
+                    ["lieu_signature", "attestation_pieces", "adhesion_assurance_chomage"],
+                    block_id="signature"),
         ]
 
     def extra_context(self, dossier, data) -> dict[str, Any]:
