@@ -10,7 +10,7 @@ belong to that training. Service code: portal.dossiers.imports; row checks: port
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, request
+from flask import Response, abort, flash, redirect, render_template, request
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import policy
 from portal.dossiers import imports
 from portal.dossiers.service import WriteRefused
+from portal.documents.uploads import too_large, too_large_message
 from portal.extensions import db
 from portal.models import ImportBatch
 from portal.rules.imports import COLUMNS, CREATE_ANYWAY, MAX_ROWS, ImportFileError
@@ -25,6 +26,7 @@ from portal.rules.imports import COLUMNS, CREATE_ANYWAY, MAX_ROWS, ImportFileErr
 from .base import row_or_404
 
 CONFIRM_FIELD = "creer_quand_meme"  # one value per ticked line number
+IMPORT_ADVICE = "Rien n'a été importé : découpez-le en plusieurs fichiers."
 CHANGED_MEANWHILE = ("Pendant l'import, une autre saisie a créé un compte ou un dossier pour "
                      "les mêmes personnes : aucun dossier n'a été créé. Vérifiez l'aperçu "
                      "ci-dessous puis confirmez à nouveau.")
@@ -53,6 +55,29 @@ def confirmed_lines(values) -> set[int]:
 
 class FormationImportMixin:
 
+    def create_blueprint(self, admin):
+        blueprint = super().create_blueprint(admin)
+        blueprint.register_error_handler(413, self._too_large_body)
+        return blueprint
+
+    def _too_large_body(self, exc):
+        """A body above MAX_CONTENT_LENGTH, refused while the form is parsed (before the
+        view): the import page (or the training's files page) says so, nothing is kept."""
+        args = request.view_args or {}
+        endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
+        formation_id = args.get("formation_id")
+        targets = {"import_view": ".import_view", "files_view": ".files_view"}
+        if endpoint in targets and isinstance(formation_id, int) \
+                and self.get_one(formation_id) is not None:
+            if endpoint == "import_view":
+                flash(too_large(request.content_length, imports.MAX_BYTES, IMPORT_ADVICE),
+                      "error")
+            else:
+                flash(too_large(request.content_length), "error")
+            return redirect(self.get_url(targets[endpoint], formation_id=formation_id))
+        return render_template("error.html", code=413, title="Fichier trop volumineux",
+                               text=too_large(request.content_length)), 413
+
     def _import_formation(self, formation_id):
         formation = self.get_one(formation_id)
         if formation is None:
@@ -76,6 +101,10 @@ class FormationImportMixin:
                 flash("Choisissez le fichier à importer (CSV ou Excel .xlsx).", "error")
                 return redirect(self.get_url(".import_view", formation_id=formation.id))
             content = upload.stream.read(imports.MAX_BYTES + 1)
+            if len(content) > imports.MAX_BYTES:
+                flash(too_large(request.content_length, imports.MAX_BYTES, IMPORT_ADVICE),
+                      "error")
+                return redirect(self.get_url(".import_view", formation_id=formation.id))
             try:
                 batch, _ = imports.create_batch(formation, current_user, content,
                                                 upload.filename)
@@ -89,7 +118,9 @@ class FormationImportMixin:
         recent = imports.recent_batches(formation, current_user)
         return self.render("admin/formation_import.html", formation=formation, recent=recent,
                            columns=COLUMNS, max_rows=MAX_ROWS,
-                           max_mb=imports.MAX_BYTES // (1024 * 1024))
+                           max_mb=imports.MAX_BYTES // (1024 * 1024),
+                           max_bytes=imports.MAX_BYTES, sample_marker=imports.SAMPLE_MARKER,
+                           size_message=too_large_message(imports.MAX_BYTES, IMPORT_ADVICE))
 
     @expose("/<int:formation_id>/import/<int:batch_id>/")
     def import_preview_view(self, formation_id, batch_id):

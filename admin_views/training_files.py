@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal import policy
 from portal.documents.uploads import MAX_BYTES, UploadRefused, check_pdf, safe_name, store
 from portal.extensions import db
-from portal.models.documents import DOCUMENT_KINDS
+from portal.models.documents import DOCUMENT_KINDS, agreed
 
 FILE_KINDS = ("calendrier", "programme")
 
@@ -37,7 +37,7 @@ class FormationFilesMixin:
                     store(data, kind=kind, filename=safe_name(upload.filename, kind, None),
                           user=current_user, formation=formation)
                     db.session.commit()
-                    flash(f"{DOCUMENT_KINDS[kind]} déposé.", "success")
+                    flash(f"{DOCUMENT_KINDS[kind]} {agreed(kind, 'déposé')}.", "success")
                 except UploadRefused as exc:
                     db.session.rollback()
                     flash(str(exc), "error")

@@ -463,7 +463,7 @@ def test_too_big_file(app, login, training):
     data = _csv([]) + b"x" * (5 * 1024 * 1024)
     response = _upload(client, training, data, "gros.csv")
     page = _unescape(client.get(response.headers["Location"]).get_data(as_text=True))
-    assert "dépasse 5 Mo" in page
+    assert "dépasse la taille maximale de 5 Mo" in page and "Rien n'a été importé" in page
     assert _count(app, ImportBatch, ImportBatch.formation_id == training["id"]) == 0
 
 
@@ -512,6 +512,9 @@ def test_rights(app, login, training):
 
 
 def test_template_download_and_reimport(app, login, training):
+    """The templates read cleanly; their sample row is never imported (issue 15: it used to
+    be created as a real apprentice), a row typed under it is."""
+    from portal.dossiers.import_files import SAMPLE_COLUMN, SAMPLE_MARKER
     client = login(f"resp.info@{DOMAIN}")
     base = f"/admin/formation/{training['id']}/import/"
     csv_template = client.get(base + "modele.csv")
@@ -519,34 +522,38 @@ def test_template_download_and_reimport(app, login, training):
     assert csv_template.data.startswith(codecs.BOM_UTF8)
     assert "attachment" in csv_template.headers["Content-Disposition"]
     lines = csv_template.data.decode("utf-8-sig").splitlines()
-    assert lines[0].split(";") == HEADER
-    assert len(lines) == 2
+    assert lines[0].split(";") == HEADER + [SAMPLE_COLUMN]
+    assert len(lines) == 2 and lines[1].endswith(";" + SAMPLE_MARKER)
     xlsx_template = client.get(base + "modele.xlsx")
     assert xlsx_template.status_code == 200
     assert xlsx_template.data.startswith(b"PK")
-    # Both templates read cleanly: one row ready, the same values.
-    _, html_xlsx = _preview(client, training, xlsx_template.data, "modele.xlsx")
-    url, html = _preview(client, training, csv_template.data, "modele-import-alternants.csv")
+    # The template alone: only its sample row, nothing to import.
+    for data, name in ((csv_template.data, "modele-import-alternants.csv"),
+                       (xlsx_template.data, "modele.xlsx")):
+        response = _upload(client, training, data, name)
+        page = _unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+        assert "ne contient que la ligne d'exemple du modèle (ligne 2)" in page, name
+    # A row typed under the sample row: that one only is ready, in both formats.
+    from openpyxl import load_workbook
+    workbook = load_workbook(io.BytesIO(xlsx_template.data))
+    # Typed on line 3, as a person does (the template's cells are formatted down to line 501,
+    # so openpyxl's append() would write under them).
+    for column, value in enumerate(_valid_row(training, 1), start=1):
+        workbook.active.cell(row=3, column=column, value=value)
+    out = io.BytesIO()
+    workbook.save(out)
+    _, html_xlsx = _preview(client, training, out.getvalue(), "modele.xlsx")
+    csv_data = csv_template.data + ";".join(_valid_row(training, 1)).encode() + b"\r\n"
+    url, html = _preview(client, training, csv_data, "modele-import-alternants.csv")
     for page in (html_xlsx, html):
-        assert "Confirmer l'import de 1 dossier" in _unescape(page)
-    assert _unescape(_row_html(html_xlsx, 2)) == _unescape(_row_html(html, 2))
+        text = _unescape(page)
+        assert "Confirmer l'import de 1 dossier" in text
+        assert "Ligne 2 : ligne d'exemple du modèle, ignorée" in text
+        assert 'data-line="2"' not in page
+    assert _unescape(_row_html(html_xlsx, 3)) == _unescape(_row_html(html, 3))
     assert _confirm(client, url, html).status_code == 302
-    example = "lea.martin@example.com"
-    try:
-        assert [d.apprenti_email for d in _dossiers(app, training)] == [example]
-        # Imported again: already in this training, hence refused.
-        _, again = _preview(client, training, xlsx_template.data, "modele.xlsx")
-        text = _unescape(again)
-        assert DUPLICATE_IN_TRAINING in text and "Aucune ligne n'est prête" in text
-    finally:
-        from portal.extensions import db
-        from portal.models import Dossier, OutboxEmail, User
-        with app.app_context():
-            db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.recipients == example))
-            db.session.execute(sa.delete(Dossier).where(Dossier.formation_id == training["id"]))
-            for user in db.session.execute(sa.select(User).where(User.email == example)).scalars():
-                db.session.delete(user)
-            db.session.commit()
+    assert [d.apprenti_email for d in _dossiers(app, training)] == [_valid_row(training, 1)[2]]
+    assert "lea.martin@example.com" not in [d.apprenti_email for d in _dossiers(app, training)]
 
 
 def test_upload_page_offers_the_templates_and_csrf(app, login, training):

@@ -51,9 +51,19 @@ def base_url() -> str:
     return public_url()
 
 
-def login_link(address: str) -> str:
+def dossier_path(dossier) -> str:
+    """The dossier's page on Sillon (its first tab), as a local path."""
+    return f"/admin/dossier/{int(dossier.id)}/"
+
+
+def login_link(address: str, dossier=None) -> str:
+    """The login page for ``address``; with a dossier, the login then lands on the dossier's
+    page (a local `next`, checked again by portal.auth.redirects.safe_next)."""
     from urllib.parse import urlencode
-    return f"{base_url()}/login?{urlencode({'email': address})}"
+    query = {"email": address}
+    if dossier is not None and getattr(dossier, "id", None):
+        query["next"] = dossier_path(dossier)
+    return f"{base_url()}/login?{urlencode(query)}"
 
 
 # --- passwords -------------------------------------------------------------------------------
@@ -177,7 +187,7 @@ def invite(address: str, role: str, *, invited_by: User | None = None, dossier=N
         subject = (f"[Sillon] Accès au dossier n° {dossier.id}" if dossier is not None
                    else "[Sillon] Nouvel accès")
         queue(address, "acces_ajoute", subject, user=user, dossier=dossier,
-              invited_by=invited_by, reason=reason, login_link=login_link(address))
+              invited_by=invited_by, reason=reason, login_link=login_link(address, dossier))
     return Invitation(user, created, True)
 
 
@@ -188,7 +198,7 @@ def send_welcome(user: User, *, invited_by: User | None = None, dossier=None,
     password = issue_temporary_password(user)
     queue(user.email, "bienvenue", "Bienvenue sur Sillon", password=password, user=user,
           dossier=dossier, invited_by=invited_by, reason=reason,
-          login_link=login_link(user.email))
+          login_link=login_link(user.email, dossier))
 
 
 def claim_referent_if_first(structure, user: User, *, dossiers=()) -> bool:

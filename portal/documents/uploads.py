@@ -17,6 +17,32 @@ MAX_BYTES = 10 * 1024 * 1024
 SIGNED_KINDS = ("cerfa_signe", "convention_signee")
 
 
+def size_text(size: int) -> str:
+    """A size as a French reader writes it: "20,0 Mo", "850 Ko"."""
+    if size >= 1024 * 1024:
+        tenths = -(-size * 10 // (1024 * 1024))  # rounded up: never "5,0 Mo" above 5 Mo
+        return f"{tenths // 10},{tenths % 10} Mo"
+    return f"{max(1, round(size / 1024))} Ko"
+
+
+PDF_ADVICE = ("Rien n'a été déposé. Réduisez-le (par exemple en le numérisant en noir et blanc, "
+              "ou en l'enregistrant en PDF « taille réduite ») puis déposez-le à nouveau.")
+
+
+def too_large_message(limit: int = MAX_BYTES, advice: str = PDF_ADVICE) -> str:
+    """The refusal of a file above ``limit``, with "{taille}" where its size goes (filled by
+    the server with too_large(), or by portal/static/js/uploads.js before sending)."""
+    return (f"Le fichier pèse {{taille}} : il dépasse la taille maximale de "
+            f"{limit // (1024 * 1024)} Mo. " + advice)
+
+
+def too_large(size: int | None, limit: int = MAX_BYTES, advice: str = PDF_ADVICE) -> str:
+    message = too_large_message(limit, advice)
+    if size:
+        return message.replace("{taille}", size_text(size))
+    return message.replace("pèse {taille} : il dépasse", "dépasse")
+
+
 class UploadRefused(Exception):
     """A refused upload; the message is French, for the user."""
 

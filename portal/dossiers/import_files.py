@@ -14,6 +14,12 @@ A hostile file must be refused quickly and cheaply, with a French message for th
   at most MAX_COLUMNS + 1 columns and MAX_LINES lines read;
 - CSV: line count, line length, cell size (csv's own 128 Kio field limit, left as it is: it
   is process-wide), columns, and an encoding Excel writes (UTF-8, UTF-16 with BOM, cp1252).
+
+A file that is neither (another extension such as .txt, a damaged workbook, characters in an
+unknown encoding, a text without any column) is named as such: "Le fichier « … » n'est pas un
+classeur Excel (.xlsx) ni un fichier CSV lisible", with the reason, not as a file whose
+columns are missing. The template's sample row (SAMPLE_MARKER in a cell of its own, or the
+example's e-mail) is never imported: parse() skips it and tells its line.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ import zipfile
 from contextlib import closing
 from typing import Any, Iterator
 
-from portal.rules.imports import MAX_ROWS, ImportFileError, is_blank, map_header
+from portal.rules.imports import (EXAMPLE, MAX_ROWS, ImportFileError, is_blank, map_header,
+                                  normalise_header)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_COLUMNS = 60          # columns read; a header naming more is refused
@@ -41,11 +48,33 @@ XLSX_MAX_ELEMENTS = 150_000             # XML elements of one member (counted if
 XLSX_COUNT_FROM = 256 * 1024
 _CHUNK = 1024 * 1024
 
-NOT_A_TABLE = ("Ce fichier n'est ni un fichier CSV ni un classeur Excel (.xlsx) : "
-               "enregistrez votre tableau au format « CSV UTF-8 (délimité par des "
-               "points-virgules) » ou « Classeur Excel (.xlsx) », ou partez du modèle.")
-UNREADABLE_XLSX = ("Ce classeur Excel (.xlsx) ne peut pas être lu : enregistrez-le à nouveau "
-                   "depuis votre tableur, ou au format CSV.")
+EXTENSIONS = (".csv", ".xlsx", ".xlsm")  # a file named otherwise (.txt, .pdf…) is not read
+SAVE_AS = ("Enregistrez votre tableau au format « CSV UTF-8 (délimité par des points-virgules) » "
+           "ou « Classeur Excel (.xlsx) », ou partez du modèle.")
+# The reasons a file is unreadable (see unreadable()).
+NOT_A_TABLE = "son contenu n'est pas un tableau (image, document ou fichier binaire)"
+UNREADABLE_XLSX = "ce classeur est endommagé et ne peut pas être lu"
+UNKNOWN_ENCODING = ("ses caractères ne peuvent pas être lus (encodage inconnu) : choisissez "
+                    "« CSV UTF-8 » en l'enregistrant")
+NOT_XLSX = "il porte l'extension .xlsx mais son contenu n'est pas un classeur Excel"
+NO_COLUMNS = "sa première ligne ne contient ni colonnes séparées ni en-têtes du modèle"
+# The template's sample row: this text in a cell of its own marks it (imports.template_*).
+SAMPLE_MARKER = "EXEMPLE – ligne ignorée à l'import"
+SAMPLE_COLUMN = "Remarque"
+ONLY_SAMPLE = ("Le fichier ne contient que la ligne d'exemple du modèle (ligne {line}), qui "
+               "n'est jamais importée : ajoutez une ligne par alternant·e sous les en-têtes.")
+
+
+class Unreadable(ImportFileError):
+    """The file is not a table Sillon reads; the message (the reason) is completed with the
+    file's name by parse()."""
+
+
+def unreadable(filename: str, reason: str) -> str:
+    name = "".join(c for c in (filename or "") if c.isprintable())
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:80] or "envoyé"
+    return (f"Le fichier « {name} » n'est pas un classeur Excel (.xlsx) ni un fichier CSV "
+            f"lisible : {reason}. {SAVE_AS}")
 TOO_BIG_XLSX = ("Ce classeur Excel est trop volumineux une fois décompressé ({detail}) : "
                 "il ne peut pas s'agir d'une simple liste d'alternant·es. Gardez seulement la "
                 "feuille des alternant·es (une ligne par personne, sans mise en forme sur des "
@@ -68,7 +97,7 @@ def check_xlsx_archive(content: bytes) -> None:
         archive = zipfile.ZipFile(io.BytesIO(content))
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise ImportFileError(UNREADABLE_XLSX) from None
+        raise Unreadable(UNREADABLE_XLSX) from None
     if len(members) > XLSX_MAX_MEMBERS:
         raise ImportFileError(TOO_BIG_XLSX.format(
             detail=f"plus de {XLSX_MAX_MEMBERS} éléments"))
@@ -109,7 +138,7 @@ def _elements(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError,
             ValueError):
         # Bad CRC, a member larger than declared, encrypted, an unknown compression.
-        raise ImportFileError(UNREADABLE_XLSX) from None
+        raise Unreadable(UNREADABLE_XLSX) from None
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
@@ -118,9 +147,9 @@ def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise ImportFileError(UNREADABLE_XLSX) from exc
+        raise Unreadable(UNREADABLE_XLSX) from exc
     except Exception as exc:  # openpyxl raises assorted errors on damaged or foreign zips
-        raise ImportFileError(NOT_A_TABLE) from exc
+        raise Unreadable(NOT_A_TABLE) from exc
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
@@ -132,21 +161,17 @@ def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
         except ImportFileError:
             raise
         except Exception as exc:  # a damaged sheet (bad XML, bad CRC) found while reading
-            raise ImportFileError(UNREADABLE_XLSX) from exc
+            raise Unreadable(UNREADABLE_XLSX) from exc
     finally:
         workbook.close()
 
 
 # --- CSV -------------------------------------------------------------------------------------
 
-UNKNOWN_ENCODING = ("Les caractères de ce fichier CSV ne peuvent pas être lus : enregistrez-le "
-                    "au format « CSV UTF-8 (délimité par des points-virgules) ».")
-
-
 def _undecodable(content: bytes, encoding: str) -> ImportFileError:
     """A binary file is not a table; a text in an unknown encoding is told as such."""
     text = content.decode(encoding, errors="replace")
-    return ImportFileError(NOT_A_TABLE if _looks_binary(text) else UNKNOWN_ENCODING)
+    return Unreadable(NOT_A_TABLE if _looks_binary(text) else UNKNOWN_ENCODING)
 
 
 def _decode(content: bytes) -> str:
@@ -187,7 +212,7 @@ def _check_csv_text(text: str) -> None:
 def _csv_rows(content: bytes) -> Iterator[list[Any]]:
     text = _decode(content)
     if _looks_binary(text):
-        raise ImportFileError(NOT_A_TABLE)
+        raise Unreadable(NOT_A_TABLE)
     _check_csv_text(text)
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count)
@@ -216,11 +241,13 @@ def read_table(content: bytes, filename: str = "") -> Iterator[list[Any]]:
     if content.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError("Les classeurs Excel 97-2003 (.xls) ne sont pas acceptés : "
                               "enregistrez le fichier au format .xlsx ou CSV.")
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension and extension not in EXTENSIONS:
+        raise Unreadable(f"seuls les fichiers .csv et .xlsx sont lus (extension {extension[:10]})")
     if content.startswith(b"PK\x03\x04"):
         return _xlsx_rows(content)
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise ImportFileError("Ce fichier porte l'extension .xlsx mais n'est pas un classeur "
-                              "Excel : enregistrez-le à nouveau depuis votre tableur.")
+        raise Unreadable(NOT_XLSX)
     return _csv_rows(content)
 
 
@@ -228,16 +255,42 @@ def _filled(cell: Any) -> bool:
     return cell is not None and str(cell).strip() != ""
 
 
-def parse(content: bytes, filename: str = "") -> list[tuple[int, dict[str, Any]]]:
-    """(line, {column key: cell value}) for every non-blank data row. The header is the first
-    non-blank row; lines are numbered as the spreadsheet shows them (header included)."""
-    with closing(read_table(content, filename)) as rows:
-        return _rows_of(rows)
+class ParsedRows(list):
+    """parse()'s rows, and the lines of the template's sample row that were skipped."""
+
+    sample_lines: list[int]
+
+    def __init__(self, rows=(), sample_lines=()):
+        super().__init__(rows)
+        self.sample_lines = list(sample_lines)
 
 
-def _rows_of(rows: Iterator[list[Any]]) -> list[tuple[int, dict[str, Any]]]:
+_MARKER = normalise_header(SAMPLE_MARKER)
+_EXAMPLE_EMAIL = EXAMPLE["email"].lower()
+
+
+def is_sample(cells: list[Any], raw: dict[str, Any]) -> bool:
+    """The template's sample row: the marker in one of its cells, or the example's e-mail
+    (a template downloaded before the marker existed)."""
+    if any(isinstance(c, str) and normalise_header(c) == _MARKER for c in cells):
+        return True
+    return str(raw.get("email") or "").strip().lower() == _EXAMPLE_EMAIL
+
+
+def parse(content: bytes, filename: str = "") -> ParsedRows:
+    """(line, {column key: cell value}) for every non-blank data row but the template's sample
+    row. The header is the first non-blank row; lines are numbered as the spreadsheet shows
+    them (header included)."""
+    try:
+        with closing(read_table(content, filename)) as rows:
+            return _rows_of(rows)
+    except Unreadable as exc:
+        raise ImportFileError(unreadable(filename, str(exc))) from None
+
+
+def _rows_of(rows: Iterator[list[Any]]) -> ParsedRows:
     mapping = None
-    data: list[tuple[int, dict[str, Any]]] = []
+    data = ParsedRows()
     for line, cells in enumerate(rows, start=1):
         if line > MAX_LINES:
             raise ImportFileError(TOO_MANY_LINES)
@@ -246,11 +299,20 @@ def _rows_of(rows: Iterator[list[Any]]) -> list[tuple[int, dict[str, Any]]]:
                 continue
             if any(_filled(c) for c in cells[MAX_COLUMNS:]):
                 raise ImportFileError(TOO_MANY_COLUMNS)
-            mapping = map_header(cells[:MAX_COLUMNS])
+            try:
+                mapping = map_header(cells[:MAX_COLUMNS])
+            except ImportFileError:
+                # One single cell, none of the model's names: a text, not a table.
+                if sum(1 for c in cells if _filled(c)) <= 1:
+                    raise Unreadable(NO_COLUMNS) from None
+                raise
             continue
         raw = {key: (cells[index] if index < len(cells) else None)
                for index, key in mapping.items()}
         if is_blank(raw):
+            continue
+        if is_sample(cells, raw):
+            data.sample_lines.append(line)
             continue
         data.append((line, raw))
         if len(data) > MAX_ROWS:
@@ -258,6 +320,8 @@ def _rows_of(rows: Iterator[list[Any]]) -> list[tuple[int, dict[str, Any]]]:
                                   "découpez-le en plusieurs fichiers.")
     if mapping is None:
         raise ImportFileError("Le fichier est vide.")
+    if not data and data.sample_lines:
+        raise ImportFileError(ONLY_SAMPLE.format(line=data.sample_lines[0]))
     if not data:
         raise ImportFileError("Le fichier ne contient que la ligne d'en-têtes : ajoutez une "
                               "ligne par alternant·e sous les en-têtes.")

@@ -19,7 +19,8 @@ from typing import Iterable
 from sqlalchemy import func, or_, select, update
 
 from portal import exports, policy
-from portal.dossiers.import_files import MAX_BYTES, MAX_LINES, parse  # noqa: F401 (re-exported)
+from portal.dossiers.import_files import (MAX_BYTES, MAX_LINES, SAMPLE_COLUMN,  # noqa: F401
+                                          SAMPLE_MARKER, ParsedRows, parse)
 from portal.dossiers.service import create_dossiers
 from portal.dossiers.workflow import FINAL_STATES, state_label
 from portal.extensions import db
@@ -76,8 +77,9 @@ def preview(formation, content: bytes, filename: str = "", *,
     rows = parse(content, filename)
     emails = (cell_text(raw.get("email")) for _, raw in rows)
     in_training, elsewhere = known_dossiers(formation, emails)
-    return check_rows(rows, in_training=in_training, elsewhere=elsewhere,
-                      today=today or date.today())
+    # .sample_lines: the template's sample row, skipped (shown as such by the preview).
+    return ParsedRows(check_rows(rows, in_training=in_training, elsewhere=elsewhere,
+                                 today=today or date.today()), rows.sample_lines)
 
 
 def create_batch(formation, user, content: bytes, filename: str) -> tuple[ImportBatch,
@@ -175,10 +177,13 @@ def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> Im
 
 # --- template files --------------------------------------------------------------------------
 
+# The template's sample row carries SAMPLE_MARKER in a last column of its own ("Remarque",
+# ignored by the import): the import skips it by that content (import_files.is_sample).
+
 def template_csv() -> bytes:
     """Header and one example row, ';'-separated, UTF-8 with BOM (Excel opens the accents)."""
-    return exports.csv_bytes([label for _, label, _ in COLUMNS],
-                             [[EXAMPLE[key] for key in KEYS]])
+    return exports.csv_bytes([label for _, label, _ in COLUMNS] + [SAMPLE_COLUMN],
+                             [[EXAMPLE[key] for key in KEYS] + [SAMPLE_MARKER]])
 
 
 def template_xlsx() -> bytes:
@@ -191,12 +196,15 @@ def template_xlsx() -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Alternants"
-    sheet.append([label for _, label, _ in COLUMNS])
+    sheet.append([label for _, label, _ in COLUMNS] + [SAMPLE_COLUMN])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     example = [parse_date(EXAMPLE[key]) if key in ("date_naissance", "debut", "fin")
                else EXAMPLE[key] for key in KEYS]
-    sheet.append(example)
+    sheet.append(example + [SAMPLE_MARKER])
+    for cell in sheet[2]:
+        cell.font = Font(italic=True, color="6C757D")
+    sheet.column_dimensions[get_column_letter(len(KEYS) + 1)].width = 38
     for index, key in enumerate(KEYS, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 26 if "email" in key else 20

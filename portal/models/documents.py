@@ -18,6 +18,20 @@ DOCUMENT_KINDS = {
     "attestation": "Attestation de formation",
     "convocation_ics": "Invitation d'agenda",
 }
+# The grammatical gender of each kind's label, for the participles that follow it ("Convention
+# signée déposée", "CERFA signé déposé"): "f" or "m".
+DOCUMENT_GENDERS = {
+    "cerfa": "m", "convention": "f", "devis": "m", "calendrier": "m", "programme": "m",
+    "cerfa_signe": "m", "convention_signee": "f", "cerfa_vise": "m", "facture": "f",
+    "certificat_realisation": "m", "recepisse": "m", "convocation": "f", "attestation": "f",
+    "convocation_ics": "f",
+}
+
+
+def agreed(kind: str, participle: str) -> str:
+    """The masculine singular ``participle`` agreed with the label of ``kind``
+    ("déposé" → "déposée" after "Convention signée")."""
+    return participle + "e" if DOCUMENT_GENDERS.get(kind) == "f" else participle
 
 
 class Document(db.Model):
