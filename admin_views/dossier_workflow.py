@@ -14,9 +14,11 @@ from flask_login import current_user
 from portal import policy
 from portal.dossiers import service, workflow
 from portal.dossiers.errors import CONFLICT_TITLE
+from portal.dossiers.transitions import NotConfirmed
 from portal.extensions import db
 from portal.models import Dossier
 
+ORIGINS = ("suivi", "resume")  # the tabs offering workflow buttons
 MISSION_DONE = {"soumettre": "Mission soumise au responsable de la formation.",
                 "valider": "Mission validée.", "renvoyer": "Mission renvoyée pour être revue."}
 
@@ -60,31 +62,41 @@ class DossierWorkflowMixin:
         if dossier is None:
             abort(404)
         rupture = _date(request.form.get("rupture_date")) if code == "rompre" else None
-        back = self.get_url(".tab_view", dossier_id=dossier_id, tab_code="suivi")
+        # The page the button was on (Suivi – Info or Résumé): the answer goes back there.
+        origin = request.form.get("_from") if request.form.get("_from") in ORIGINS else "suivi"
+        back = self.get_url(".tab_view", dossier_id=dossier_id, tab_code=origin)
         inputs = {}
         if code == "declarer_envoi_opco":  # the OPCO's dossier number and the deposit date
             inputs = {"numero_opco": request.form.get("numero_opco"),
                       "date_depot": _date(request.form.get("date_depot"))}
         try:
-            target = service.run_transition(code, dossier, current_user,
-                                            comment=request.form.get("comment"),
-                                            rupture_date=rupture, version=_version(),
-                                            inputs=inputs)
+            target = service.run_transition(
+                code, dossier, current_user, comment=request.form.get("comment"),
+                rupture_date=rupture, version=_version(), inputs=inputs,
+                confirmed=request.form.get(workflow.CONFIRM_FIELD) == "oui")
         except service.Stale as exc:
             db.session.rollback()
             return conflict_page(str(exc), back)
+        except NotConfirmed as exc:
+            # Nothing written; what was typed stays on the page, the reason by the check box.
+            db.session.rollback()
+            flash(str(exc), "error")
+            return self._answer_on(origin, dossier, (code, {"confirmation": str(exc)})), 422
         except service.WriteRefused as exc:
             db.session.rollback()
             problems = _typed_wrong(dossier, code, inputs) if inputs else {}
             if problems:
                 # What was typed stays on the page, each reason next to its field.
-                from portal.dossiers import tabs
-                return self._render_tab(tabs.get_tab("suivi"), dossier, None, None, None,
-                                        extra={"transition_error": (code, problems)}), 422
+                return self._answer_on(origin, dossier, (code, problems)), 422
             flash(str(exc), "error")
         else:
             flash(f"Dossier n° {dossier.id} : {workflow.state_label(target)}.", "success")
         return redirect(back)
+
+    def _answer_on(self, origin, dossier, transition_error):
+        from portal.dossiers import tabs
+        return self._render_tab(tabs.get_tab(origin), dossier, None, None, None,
+                                extra={"transition_error": transition_error})
 
     @expose("/<int:dossier_id>/mission/<action_code>/", methods=("POST",))
     def mission_action_view(self, dossier_id, action_code):

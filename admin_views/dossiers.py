@@ -1,18 +1,20 @@
 """The dossier list and details (every role, each in its scope); the pencil opens the tabs and
 "Créer" Sillon's creation form (both through portal/dossiers/service.py)."""
-from flask import abort, flash, redirect, request
+from flask import abort, flash, g, redirect, request
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import (DateBetweenFilter, FilterEqual, FilterLike,
-                                              IntEqualFilter)
+from flask_admin.contrib.sqla import tools
+from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
+from flask_admin.model.template import DeleteRowAction, TemplateLinkRowAction
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload, joinedload
 
 from forms.dossier_create import DossierCreateForm
 from portal import policy
-from portal.dossiers import service
+from portal.dossiers import listing, service
 from portal.extensions import db
-from portal.models import Dossier, Formation
+from portal.models import Dossier, Formation, User
 from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
 from portal.dossiers.workflow import STATE_CHOICES, state_label
 
@@ -24,15 +26,29 @@ from .dossier_remuneration import DossierRemunerationMixin
 from .dossier_tabs import DossierTabsMixin
 from .dossier_uploads import DossierUploadsMixin
 from .dossier_workflow import DossierWorkflowMixin
-from .filters import LateFilter, ScopedFilterEqual
+from .filters import FrenchDateRangeFilter, LateFilter, NextActorFilter, ScopedFilterEqual
+
+
+def _per_request(build):
+    """An option list built once per request (the training and promotion menus share one
+    query), from the person's scope (portal.dossiers.listing)."""
+    def options(user):
+        cache = g.setdefault("sillon_dossier_options", {})
+        if build not in cache:
+            cache[build] = build(user)
+        return cache[build]
+    return options
+
+
+_formation_rows = _per_request(listing.formation_rows)
 
 
 def _formation_options(user):
-    # Only the three columns the label needs: one light query per list page.
-    query = policy.scoped(
-        db.session.query(Formation.id, Formation.intitule, Formation.annee_campagne),
-        Formation, user).order_by(Formation.annee_campagne.desc(), Formation.intitule)
-    return [(pk, Formation.label_for(intitule, year)) for pk, intitule, year in query]
+    return listing.formation_options(_formation_rows(user))
+
+
+def _promotion_options(user):
+    return listing.promotion_options(_formation_rows(user))
 
 
 def creatable_formations(user) -> list[Formation]:
@@ -84,15 +100,39 @@ def _apprentice(view, context, model, name):
         model.apprenti_nom_complet)
 
 
+def _next_actors(view, context, model, name):
+    return listing.next_actors_label(model.state)
+
+
+class OpenRowAction(TemplateLinkRowAction):
+    """The pencil: the dossier's tabs (row_actions.open_row), named after the apprentice."""
+
+    def __init__(self):
+        super().__init__("row_actions.open_row", "Ouvrir le dossier")
+
+
+# The list's rows need the training's title and year, never its managers (selectin-loaded by
+# the model) nor the advisor's roles: two to four statements fewer per list page.
+LIST_LOADS = (defaultload(Dossier.formation).lazyload(Formation.responsables),
+              defaultload(Dossier.formation).lazyload(Formation.gestionnaires),
+              joinedload(Dossier.cfa_conseiller).lazyload(User.roles))
+
+
 class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkflowMixin,
                   DossierUploadsMixin,
                   DossierLookupsMixin, DossierRemunerationMixin, DossierTabsMixin,
                   SecureModelView):
-    column_list = ["id", "apprenti", "formation", "etablissement", "state", "dispositif",
+    # Key columns first: on a phone the table scrolls sideways, the apprentice's name fixed.
+    column_list = ["apprenti", "id", "state", "next_actor", "etablissement", "formation",
                    "date_debut_contrat", "updated_at"]
+    column_export_list = ["id", "apprenti", "formation", "formation.annee_campagne",
+                          "etablissement", "employeur_siret", "state", "next_actor",
+                          "dispositif", "apprenti_email", "cfa_conseiller",
+                          "date_debut_contrat", "date_fin_contrat", "created_at", "updated_at"]
     column_labels = {
         "id": "N°", "apprenti": "Alternant·e", "formation": "Formation",
         "etablissement": "Employeur", "state": "État", "dispositif": "Dispositif",
+        "next_actor": "Qui doit agir",
         "niveau_saisie": "Niveau de saisie", "date_debut_contrat": "Début du contrat",
         "date_fin_contrat": "Fin du contrat", "updated_at": "Modifié le",
         "created_at": "Créé le", "apprenti_nom": "Nom", "apprenti_prenom": "Prénom",
@@ -106,12 +146,16 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
         "formation.annee_campagne": "Promotion", "etablissement.denomination": "Employeur",
         "version": "Version",
     }
-    column_formatters = {"state": _state_badge, "apprenti": _apprentice}
+    column_formatters = {"state": _state_badge, "apprenti": _apprentice,
+                         "next_actor": _next_actors}
     column_formatters_export = {"state": lambda v, c, m, n: state_label(m.state),
-                                "apprenti": lambda v, c, m, n: m.apprenti_nom_complet}
+                                "apprenti": lambda v, c, m, n: m.apprenti_nom_complet,
+                                "next_actor": _next_actors}
     column_sortable_list = ["id", ("apprenti", "apprenti_nom"), "state", "dispositif",
                             "date_debut_contrat", "updated_at"]
     column_default_sort = ("id", True)
+    # Searched by search_clause (portal.dossiers.listing), not column by column: the list
+    # below only switches the search box on.
     column_searchable_list = ["apprenti_nom", "apprenti_prenom", "apprenti_email"]
     column_choices = {"dispositif": list(DISPOSITIFS.items()),
                       "niveau_saisie": list(NIVEAUX_SAISIE.items())}
@@ -121,17 +165,56 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
                            "employeur_contact_email", "employer_contact", "cfa_conseiller",
                            "date_debut_contrat", "date_fin_contrat", "created_at", "updated_at"]
     can_export = True
-    export_types = ["csv"]
+    export_types = ["csv", "xlsx"]
 
+    # Positions are the URL's filter indexes (flt<n>_<index>): new filters go at the end.
     column_filters = [
         FilterEqual(Dossier.state, "État", options=STATE_CHOICES),
         ScopedFilterEqual(Dossier.formation_id, "Formation", options=_formation_options),
         FilterEqual(Dossier.dispositif, "Dispositif", options=list(DISPOSITIFS.items())),
-        DateBetweenFilter(Dossier.date_debut_contrat, "Début du contrat"),
+        FrenchDateRangeFilter(Dossier.date_debut_contrat, "Début du contrat"),
         FilterLike(Dossier.apprenti_nom, "Nom de l'alternant·e"),
         LateFilter(Dossier.date_debut_contrat, "Échéance"),
-        IntEqualFilter(Formation.annee_campagne, "Promotion"),  # text: 500 on PostgreSQL
+        ScopedFilterEqual(Formation.annee_campagne, "Promotion", options=_promotion_options),
+        ScopedFilterEqual(Dossier.etablissement_id, "Employeur",
+                          options=_per_request(listing.employer_options)),
+        ScopedFilterEqual(Dossier.cfa_conseiller_id, "Conseiller·ère du CFA",
+                          options=_per_request(listing.advisor_options)),
+        NextActorFilter(Dossier.state, "Qui doit agir"),
     ]
+
+    def search_placeholder(self):
+        return "Nom, e-mail, employeur, SIRET, n° OPCO"
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Each word must match the apprentice, the employer or an OPCO number the person may
+        see (portal.dossiers.listing.search_clause): sub-selects, no join, no duplicate row."""
+        for term in (listing.normalise_search(search) or "").split(" "):
+            if not term:
+                continue
+            clause = listing.search_clause(tools.parse_like_term(term), current_user)
+            query = query.filter(clause)
+            if count_query is not None:
+                count_query = count_query.filter(clause)
+        return query, count_query, joins, count_joins
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, search, filters,
+                                        execute=False, page_size=page_size)
+        query = query.options(*LIST_LOADS)
+        return count, (query.all() if execute else query)
+
+    def list_row_label(self, row) -> str:
+        return f"Sélectionner le dossier de {row.apprenti_nom_complet}"
+
+    def get_list_row_actions(self):
+        """The pencil opens the dossier's tabs for every role; no generic details screen."""
+        return [OpenRowAction()] + ([DeleteRowAction()] if self.can_delete else [])
+
+    @expose("/details/")
+    def details_view(self):
+        return self.edit_view()
 
     # The pencil and "Créer" open Sillon's own screens for every role: the dossier's tabs, and
     # a creation form that goes through the one write path (portal/dossiers/service.py).

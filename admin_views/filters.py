@@ -1,5 +1,10 @@
-"""Filters whose option lists are computed per request from the person's scope."""
+"""Filters whose option lists are computed per request from the person's scope, and the
+dossier list's own filters (late, « qui doit agir », French dates)."""
+import re
+from datetime import date
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
+
+from portal.dossiers.listing import ACTOR_LABELS, ACTOR_OPTIONS, states_awaiting
 
 from .base import ScopedOptionsMixin
 
@@ -21,6 +26,7 @@ class LateFilter(BaseSQLAFilter):
             ("debut", "Commencé sans dossier validé"),
             ("opco_jour", "Dépôt à l'OPCO à faire aujourd'hui"),
             ("opco_semaine", "Dépôt à l'OPCO à faire cette semaine"),
+            ("opco_a_faire", "Dépôt à l'OPCO à faire"),
         ])
 
     def apply(self, query, value, alias=None):
@@ -28,6 +34,10 @@ class LateFilter(BaseSQLAFilter):
 
         from portal.dossiers.deadlines import due_clause, late_clause
         today = date.today()
+        if value == "opco_a_faire":  # not sent yet, still open (the dashboards' weeks)
+            from portal.dossiers.deadlines import CLOSED, OPCO_SENT
+            from portal.models import Dossier
+            return query.filter(Dossier.state.notin_(CLOSED + OPCO_SENT))
         if value == "opco_jour":
             return query.filter(due_clause(today, today))
         if value == "opco_semaine":
@@ -38,4 +48,56 @@ class LateFilter(BaseSQLAFilter):
         return "est"
 
     def validate(self, value):
-        return value in {"opco", "debut", "opco_jour", "opco_semaine"}
+        return value in {"opco", "debut", "opco_jour", "opco_semaine", "opco_a_faire"}
+
+
+class NextActorFilter(BaseSQLAFilter):
+    """« Qui doit agir » : the dossiers whose state waits for one actor (the workflow table's
+    ``State.actors``, portal.dossiers.listing)."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=ACTOR_OPTIONS)
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.column.in_(states_awaiting(value)))
+
+    def operation(self):
+        return "est"
+
+    def validate(self, value):
+        return value in ACTOR_LABELS
+
+
+class FrenchDateRangeFilter(BaseSQLAFilter):
+    """Dates typed as they are written in France: « 01/09/2026 au 30/09/2026 », or one date
+    (that day onwards); a plain text box, not Flask-Admin's English date-range picker. The ISO
+    form of older links (« 2026-09-01 to 2026-09-30 ») is still read."""
+
+    _FRENCH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+    _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+    LAST = date(9999, 12, 31)
+
+    def _dates(self, value: str) -> list[date]:
+        found = [date(int(y), int(m), int(d)) for d, m, y in self._FRENCH.findall(value or "")]
+        found += [date(int(y), int(m), int(d)) for y, m, d in self._ISO.findall(value or "")]
+        if not 1 <= len(found) <= 2 or any(not 1900 <= d.year <= 2200 for d in found):
+            raise ValueError(value)
+        return found
+
+    def validate(self, value):
+        try:
+            self._dates(value)
+        except (ValueError, OverflowError):
+            return False
+        return True
+
+    def clean(self, value):
+        found = self._dates(value)
+        return (found[0], found[1]) if len(found) == 2 else (found[0], self.LAST)
+
+    def apply(self, query, value, alias=None):
+        start, end = sorted(value)
+        return query.filter(self.get_column(alias).between(start, end))
+
+    def operation(self):
+        return "du … au … (jj/mm/aaaa)"

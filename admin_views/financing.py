@@ -310,11 +310,12 @@ class CfaContactView(SecureModelView):
         "contact_fonction": "Fonction", "contact_telephone": "Téléphone de l'interlocuteur",
         "contact_email": "Courriel de l'interlocuteur", "tva_intracom": "N° de TVA",
         "iban": "IBAN", "bic": "BIC", "signataire_visa": "Signataire du visa",
+        "cfa_entreprise": "CFA d'entreprise",
     }
     form_columns = ["nom", "numero_declaration_activite", "adresse", "code_postal", "commune",
                     "telephone", "email", "contact_civilite", "contact_prenom", "contact_nom",
                     "contact_fonction", "contact_telephone", "contact_email", "tva_intracom",
-                    "iban", "bic", "signataire_visa"]
+                    "iban", "bic", "signataire_visa", "cfa_entreprise"]
     form_choices = {"contact_civilite": [("", "—"), ("Mme", "Mme"), ("M.", "M.")]}
 
 

@@ -34,6 +34,8 @@ from flask import Response, abort, flash, g, redirect, request, stream_with_cont
 from flask_admin._compat import as_unicode
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.filters import FilterLike, FilterNotLike
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
+from flask_admin.model.typefmt import DETAIL_FORMATTERS
 
 from portal import exports
 
@@ -43,6 +45,14 @@ MAX_FILTER_VALUE = 200
 MAX_FILTERS = 20
 MAX_EXTRA_ARG = 500       # other query-string values, echoed into the pager's links
 _INT_RANGES = ((sa.SmallInteger, 2**15 - 1), (sa.BigInteger, 2**63 - 1), (sa.Integer, 2**31 - 1))
+
+
+# French dates in every list and details screen (Flask-Admin shows ISO dates and timestamps
+# with microseconds): datetime before date, the first type that matches wins.
+FRENCH_DATES = {datetime: lambda view, value, name: exports.moment_text(value),
+                date: lambda view, value, name: exports.day_text(value)}
+LIST_TYPE_FORMATTERS = {**FRENCH_DATES, **DEFAULT_FORMATTERS}
+DETAIL_TYPE_FORMATTERS = {**FRENCH_DATES, **DETAIL_FORMATTERS}
 
 
 def clamp(value, low: int, high: int) -> int:
@@ -172,6 +182,13 @@ def check_filter_declaration(view_name: str, flt) -> None:
 
 class ListDoorMixin:
     """Mixed into SecureModelView before Flask-Admin's ModelView."""
+
+    column_type_formatters = LIST_TYPE_FORMATTERS
+    column_type_formatters_detail = DETAIL_TYPE_FORMATTERS
+
+    def list_row_label(self, row) -> str:
+        """The accessible name of a row's check box (templates/admin/sillon_list.html)."""
+        return f"Sélectionner la ligne n° {self.get_pk_value(row)}"
 
     def _handle_view(self, name, **kwargs):
         refuse_nul_bytes()

@@ -50,11 +50,21 @@ def is_formula_like(text: str) -> bool:
     return text.startswith(FORMULA_TRIGGERS)
 
 
-def _local(moment: datetime) -> datetime:
+def paris_time(moment: datetime) -> datetime:
     """Sillon stores naive UTC timestamps: shown in Paris time, without a zone."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(PARIS).replace(tzinfo=None)
+
+
+def day_text(value: date) -> str:
+    """01/03/2027."""
+    return value.strftime("%d/%m/%Y")
+
+
+def moment_text(value: datetime) -> str:
+    """A stored (UTC) timestamp as read in France: 01/03/2027 14:05, no seconds."""
+    return paris_time(value).strftime("%d/%m/%Y %H:%M")
 
 
 def _text(value: Any) -> str:
@@ -77,9 +87,9 @@ def csv_value(value: Any) -> str:
     if isinstance(value, (float, Decimal)):
         return format(value, "f" if isinstance(value, Decimal) else "").replace(".", ",")
     if isinstance(value, datetime):
-        return _local(value).strftime("%d/%m/%Y %H:%M")
+        return moment_text(value)
     if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
+        return day_text(value)
     return neutralise(_text(value))
 
 
@@ -125,7 +135,7 @@ def _xlsx_cell(sheet, value: Any):
             cell.quotePrefix = True
         return cell
     if isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, value=_local(value))
+        cell = WriteOnlyCell(sheet, value=paris_time(value))
         cell.number_format = "DD/MM/YYYY HH:MM"
         return cell
     cell = WriteOnlyCell(sheet, value=value)

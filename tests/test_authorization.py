@@ -780,9 +780,11 @@ def knock_export_csv(ctx, row, expected):
 def knock_details(ctx, row, expected):
     data = ctx.world.dossiers[row]
     if expected == ALLOWED:
+        # Issue 15: no generic details screen for a dossier, its tabs instead.
         response = ctx.client.get(f"/admin/dossier/details/?id={row}")
-        assert response.status_code == 200
-        assert data["email"] in _text(response)
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/admin/dossier/{row}/base/")
+        assert data["email"] in _text(ctx.client.get(response.headers["Location"]))
     else:
         assert_answers_like_missing_row(ctx.client, lambda i: f"/admin/dossier/details/?id={i}",
                                         row, [data["email"], data["name"]])
@@ -894,9 +896,19 @@ def test_filtering_on_another_managers_training_shows_nothing_of_theirs(world, a
             assert row in list_ids(page)
 
 
-def test_xlsx_export_is_not_offered(as_):
-    response = as_(RESP_DROIT).get("/admin/dossier/export/xlsx/")
-    assert_redirect_to(response, "/admin/dossier/")
+def test_xlsx_export_holds_only_the_scope(app, world, as_):
+    # Issue 15: the dossier list exports XLSX too, through the same scoped query as the CSV.
+    from openpyxl import load_workbook
+    for account in (RESP_DROIT, RH_ACME, ALICE):
+        response = as_(account).get("/admin/dossier/export/xlsx/")
+        assert response.status_code == 200
+        ids = {r[0] for r in load_workbook(io.BytesIO(response.data)).active.iter_rows(
+            min_row=2, values_only=True)}
+        assert world.other[account] not in ids
+        with app.app_context():
+            user = db.session.get(User, world.users[account])
+            assert ids == set(db.session.scalars(sa.select(Dossier.id).where(
+                policy.row_filter(Dossier, user))))
 
 
 # ================================================================================================

@@ -189,12 +189,13 @@ def test_cfa_admin_screens(app, live_server, watched, deletable):
         button.click()
     assert not _exists(app, "Dossier", second)
 
-    # Filters: the menu adds a row, the date-range picker opens, a state filter applies.
+    # Filters: the menu adds a row, the start-date filter is a French text box (no English
+    # date-range picker), a state filter applies.
     page.click("text=Ajouter un filtre")
     page.click("a.filter:has-text('Début du contrat')")
-    page.locator("#filter_form input.filter-val").first.click()
-    assert page.locator(".daterangepicker:visible").count() == 1
-    page.keyboard.press("Escape")
+    page.locator("#filter_form input.filter-val").first.fill("01/09/2026 au 30/09/2026")
+    page.wait_for_timeout(200)
+    assert page.locator(".daterangepicker:visible").count() == 0
     page.locator("#filter_form a.remove-filter").first.click()
     page.click("text=Ajouter un filtre")
     page.click("a.filter:has-text('État')")
@@ -206,12 +207,13 @@ def test_cfa_admin_screens(app, live_server, watched, deletable):
         "els => els.map(e => e.dataset.state)")
     assert states and set(states) == {"initialise"}
 
-    # Details: Flask-Admin's table filter (details_filter.js).
-    w.go(live_server, "/admin/dossier/")
+    # Details: Flask-Admin's table filter (details_filter.js), on a structure (a dossier has
+    # no generic details screen: its pencil opens the tabs).
+    w.go(live_server, "/admin/structure/")
     details = page.locator("table.model-list a[href*='/details/']").first.get_attribute("href")
     w.go(live_server, details)
-    page.fill("#fa_filter", "Formatio")
-    page.locator("#fa_filter").press("n")  # the filter runs on keyup
+    page.fill("#fa_filter", "Raison socia")
+    page.locator("#fa_filter").press("l")  # the filter runs on keyup
     assert 1 <= page.locator("table.searchable tr:visible").count() < \
         page.locator("table.searchable tr").count()
 

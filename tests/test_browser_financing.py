@@ -170,7 +170,9 @@ def _employer_declares(employer: Actor, base: str, pk: int, shots):
     page.eval_on_selector("#numero-opco", "e => e.removeAttribute('required')")
     page.fill("#date-depot", DEPOSIT)
     employer.allow(422)
-    employer.click_and_wait(f"{form} button[type=submit]")
+    # The sending cannot be undone: the page's dialog asks for a confirmation first.
+    page.click(f"{form} button[type=submit]")
+    employer.click_and_wait("#confirm-dialog-ok")
     error = page.locator(f"{form} #opco-error")
     assert error.is_visible() and _plain(error.inner_text()) == MISSING_NUMBER
     assert page.locator("#numero-opco").get_attribute("aria-describedby") == "opco-error"
@@ -180,7 +182,8 @@ def _employer_declares(employer: Actor, base: str, pk: int, shots):
     page.screenshot(path=str(shots / "financement-1-envoi-refuse.png"), full_page=True)
     # Then correctly.
     page.fill("#numero-opco", NUMERO.lower())
-    employer.click_and_wait(f"{form} button[type=submit]")
+    page.click(f"{form} button[type=submit]")
+    employer.click_and_wait("#confirm-dialog-ok")
     assert "Envoyé à l'OPCO" in page.locator("#suivi-info").inner_text()
     assert page.locator(".sillon-state").get_attribute("data-state") == "envoye_opco"
     assert page.locator(form).count() == 0

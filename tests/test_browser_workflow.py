@@ -44,7 +44,9 @@ def test_request_then_validation_seen_on_the_dashboards(app, login, world, brows
                             full_page=True)
             with page.expect_navigation():
                 training.first.click()
-            assert page.locator(f'a[href="/admin/dossier/{pk}/base/"]').count() == 1
+            # One row for the dossier (its name and its pencil both open the tabs).
+            assert page.locator(
+                f'table.model-list tbody tr:has(a[href="/admin/dossier/{pk}/base/"])').count() == 1
             page.goto(f"{live_server}/admin/dossier/{pk}/suivi/")
             with page.expect_navigation():
                 page.click('form[data-transition="valider_formation"] button')
@@ -55,7 +57,7 @@ def test_request_then_validation_seen_on_the_dashboards(app, login, world, brows
             manager_ctx.close()
 
         employer.goto(f"{live_server}/admin/")
-        row = employer.locator(f'#dashboard-own tr[data-dossier="{pk}"]')
+        row = employer.locator(f'#dashboard-own [data-dossier="{pk}"]')
         assert "Validé par la formation" in row.inner_text()
         employer.screenshot(path=str(screenshots_dir / "workflow-4-employeur.png"), full_page=True)
     finally:

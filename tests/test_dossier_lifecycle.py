@@ -140,8 +140,9 @@ def _save(client, pk, tab, data):
 
 
 def _act(client, pk, code, **form):
+    # The person confirms what cannot be undone (the check box of irreversible rows).
     response = client.post(f"/admin/dossier/{pk}/transition/{code}/",
-                           data=dict(form, csrf_token=csrf(client)))
+                           data=dict(form, csrf_token=csrf(client), confirmation="oui"))
     assert response.status_code == 302
     return client.get(response.headers["Location"]).get_data(as_text=True)
 

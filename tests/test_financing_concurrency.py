@@ -34,7 +34,7 @@ def _sent_to_the_opco(app, pk, *, agreed: bool) -> int:
         admin = db.session.execute(sa.select(User).where(User.email == ADMIN)).scalar_one()
         dossier = db.session.get(Dossier, pk)
         service.run_transition("declarer_envoi_opco", dossier, admin, inputs={
-            "numero_opco": f"RACE-{pk}", "date_depot": date(2026, 9, 3)})
+            "numero_opco": f"RACE-{pk}", "date_depot": date(2026, 9, 3)}, confirmed=True)
         pec = dossier.prise_en_charge
         if not pec.echeances:
             financing.update(pec, {"npec": "7000"}, by=admin)

@@ -48,7 +48,8 @@ def _post(client, url, **form):
 
 
 def _declare(client, pk, **form):
-    return _post(client, f"/admin/dossier/{pk}/transition/declarer_envoi_opco/", **form)
+    return _post(client, f"/admin/dossier/{pk}/transition/declarer_envoi_opco/",
+                 **dict(form, confirmation="oui"))  # the irreversible row, confirmed
 
 
 def _pec(app, pk):
@@ -273,7 +274,8 @@ def test_rupture_recomputes_the_schedule(app, login, stamped):
     cfa = login(CONSEIL)
     _post(cfa, f"/admin/dossier/{stamped}/financement/reponse/accorder/", date="2026-09-10")
     response = _post(cfa, f"/admin/dossier/{stamped}/transition/rompre/",
-                     rupture_date="2026-11-30", comment="Démission de l'apprenti")
+                     rupture_date="2026-11-30", comment="Démission de l'apprenti",
+                     confirmation="oui")
     assert response.status_code == 302
     pec = _pec(app, stamped)
     # 91 days (01/09 → 30/11/2026) of 7 600 €: 1 894,79 €; 40/30/20/10, the 750 € off the
@@ -449,7 +451,7 @@ def test_list_search_filters_and_xlsx_export(app, login, stamped):
 def test_cancelling_the_dossier_cancels_its_prise_en_charge(app, login, stamped):
     _declared(app, login, stamped)
     response = _post(login(ADMIN), f"/admin/dossier/{stamped}/transition/annuler/",
-                     comment="Contrat jamais exécuté")
+                     comment="Contrat jamais exécuté", confirmation="oui")
     assert response.status_code == 302
     pec = _pec(app, stamped)
     assert pec["state"] == "annule"

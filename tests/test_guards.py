@@ -147,7 +147,7 @@ def _snapshot(app, pk: int) -> tuple:
 def _transition(client, pk: int, code: str, **form) -> str:
     """POST the transition with the CSRF token; the page it leads to, unescaped."""
     response = client.post(f"/admin/dossier/{pk}/transition/{code}/",
-                           data=dict(form, csrf_token=csrf(client)))
+                           data=dict(form, csrf_token=csrf(client), confirmation="oui"))
     assert response.status_code == 302, response.status_code
     return html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
 

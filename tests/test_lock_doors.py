@@ -167,7 +167,8 @@ def test_parties_still_edit_before_the_request(app, locked):
 def test_unlock_by_cfa_admin_is_audited_and_reopens_the_entry(app, login, locked):
     client = login(ADMIN)
     response = client.post(f"/admin/dossier/{locked}/transition/deverrouiller/", data={
-        "comment": "Erreur de date à corriger", "csrf_token": csrf(client)})
+        "comment": "Erreur de date à corriger", "csrf_token": csrf(client),
+        "confirmation": "oui"})
     assert response.status_code == 302
     with app.app_context():
         row = db.session.get(Dossier, locked)

@@ -41,7 +41,8 @@ RIGHT_STATE = {
 # The rows a person triggers (the automatic rows are run by the write path: test_write_path.py).
 MANUAL = {t.code: t for t in manual_transitions()}
 FORM = {"comment": "Un commentaire suffisamment clair.", "rupture_date": "2026-10-15",
-        "numero_opco": "DECA-2026-0001", "date_depot": "2026-11-30"}
+        "numero_opco": "DECA-2026-0001", "date_depot": "2026-11-30",
+        "confirmation": "oui"}  # the check box of irreversible rows, ticked
 
 
 def test_tables_agree():

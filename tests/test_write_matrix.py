@@ -203,7 +203,8 @@ def knock(app, client, door, world):
             "email": f"rh.{uuid.uuid4().hex[:6]}@exemple-test.fr"})
     elif door == "cancel":
         client.post(f"/admin/dossier/{pk}/transition/annuler/", data={
-            "csrf_token": token, "comment": "Essai de la matrice des écritures."})
+            "csrf_token": token, "comment": "Essai de la matrice des écritures.",
+            "confirmation": "oui"})
     elif door == "advisor":
         client.post(f"/admin/dossier/{pk}/conseiller/", data={
             "csrf_token": token, "cfa_conseiller_id": str(_advisor(app, pk))})

@@ -25,7 +25,28 @@ class Deadline:
     actors: tuple[str, ...]   # roles who must act
 
 
+def sent_to_opco_on(dossier) -> date | None:
+    """The day the contract was deposited at the OPCO (the prise en charge's deposit date, as
+    declared), else the day the sending was declared; None when it never was."""
+    pec = getattr(dossier, "prise_en_charge", None) if dossier is not None else None
+    if pec is not None and pec.date_depot:
+        return pec.date_depot
+    stamp = getattr(dossier, "envoye_opco_at", None)
+    return stamp.date() if stamp else None
+
+
+def opco_deadline_applies(dossier) -> bool:
+    """The deposit deadline (C15) runs while the dossier lives and its contract has not been
+    sent: not in a final state (Annulé, Rupture), not in a state where the table says it was
+    sent, not sent before an unlock sent it back for correction."""
+    if dossier is None or dossier.state in CLOSED or dossier.state in OPCO_SENT:
+        return False
+    return sent_to_opco_on(dossier) is None
+
+
 def dossier_deadlines(dossier, today: date | None = None) -> list[Deadline]:
+    """The deadlines the dossier's state leaves open: nothing once closed, no OPCO deadline once
+    sent, no "started without validation" once validated; none of them late once done."""
     today = today or date.today()
     out: list[Deadline] = []
     if dossier.state in CLOSED:
@@ -33,7 +54,7 @@ def dossier_deadlines(dossier, today: date | None = None) -> list[Deadline]:
     start = dossier.date_debut_contrat
     if start is None:
         return out
-    if dossier.state not in OPCO_SENT:
+    if opco_deadline_applies(dossier):
         due = opco_deadline(start)
         late = today > due
         out.append(Deadline(
@@ -78,7 +99,7 @@ def late_clause(code: str, today: date | None = None):
     from portal.models import Dossier
     today = today or date.today()
     if code == "opco":
-        return and_(Dossier.state.notin_(CLOSED + OPCO_SENT),
+        return and_(Dossier.state.notin_(CLOSED + OPCO_SENT), Dossier.envoye_opco_at.is_(None),
                     Dossier.date_debut_contrat <= last_start_late_for_opco(today))
     if code == "debut":
         return and_(Dossier.state.notin_(CLOSED + VALIDATED),
@@ -98,5 +119,5 @@ def due_clause(first: date, last: date):
     hi = last
     while opco_deadline(hi) > last:
         hi -= timedelta(days=1)
-    return and_(Dossier.state.notin_(CLOSED + OPCO_SENT),
+    return and_(Dossier.state.notin_(CLOSED + OPCO_SENT), Dossier.envoye_opco_at.is_(None),
                 Dossier.date_debut_contrat.between(lo, hi))

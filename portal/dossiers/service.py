@@ -366,7 +366,7 @@ def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
     are in, the workflow table's automatic row moves the dossier on, in the same transaction.
     Returns the stored Document; raises WriteRefused (nothing stored)."""
     from portal.documents import uploads
-    from portal.models.documents import DOCUMENT_KINDS
+    from portal.models.documents import DOCUMENT_KINDS, agreed
     if kind not in uploads.SIGNED_KINDS:
         raise WriteRefused("Type de document inconnu.")
     reason = policy.upload_refusal(by, dossier)  # the dossier's employer: in its scope
@@ -379,7 +379,8 @@ def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
     document = uploads.store(data, kind=kind, user=by, dossier=dossier,
                              filename=uploads.safe_name(filename, kind, dossier.id))
     db.session.add(DossierHistory(dossier=dossier, user_id=by.id, kind="document",
-                                  comment=f"{DOCUMENT_KINDS[kind]} déposé ({document.filename}, "
+                                  comment=f"{DOCUMENT_KINDS[kind]} {agreed(kind, 'déposé')} "
+                                          f"({document.filename}, "
                                           f"version {document.version})"))
     dossier.updated_at = now()
     try:

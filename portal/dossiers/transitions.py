@@ -23,6 +23,16 @@ from portal.models import DossierHistory
 MAX_AUTOMATIC_STEPS = 5
 
 
+class NotConfirmed(TransitionRefused):
+    """An irreversible row (the table's `irreversible` column) asked without the person's
+    confirmation: refused, nothing written."""
+
+
+def confirmation_refusal(transition: Transition) -> str:
+    return (f"« {transition.label} » est définitif : cochez la case de confirmation "
+            "pour le faire. Rien n'a été modifié.")
+
+
 def available_transitions(dossier, user) -> list[Transition]:
     """The transitions this person may try on this dossier now (guards aside)."""
     return [t for t in transitions_from(dossier.state)
@@ -57,13 +67,15 @@ def conflict(transition: Transition, dossier, version: int | None = None) -> str
 
 def run_transition(code: str, dossier, user, *, comment: str | None = None,
                    rupture_date=None, version: int | None = None, commit: bool = True,
-                   inputs: dict | None = None) -> str:
+                   inputs: dict | None = None, confirmed: bool = False) -> str:
     """Run one transition asked by ``user``. Returns the new state (after the automatic rows
     that follow it); raises TransitionRefused, with nothing changed: AlreadyDone (a 409) when
     it conflicts with the dossier as it is now — the version the person saw (``version``) is
     gone, its state no longer allows it, or a concurrent run of it committed first (the row's
     version is checked by the UPDATE itself: StaleDataError). ``inputs`` are what the person
-    typed for the transition's guard and its receivers (e.g. the OPCO dossier number)."""
+    typed for the transition's guard and its receivers (e.g. the OPCO dossier number). An
+    irreversible row needs ``confirmed`` (the person ticked the confirmation): NotConfirmed
+    otherwise, once every other check passed."""
     inputs = dict(inputs or {}, rupture_date=rupture_date)
     transition = TRANSITIONS.get(code)
     if transition is None or transition.automatic:
@@ -80,6 +92,8 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
         reason = f"« {transition.label} » : {transition.comment_label.lower()} est obligatoire."
     if reason:
         raise TransitionRefused(reason)
+    if transition.irreversible and not confirmed:
+        raise NotConfirmed(confirmation_refusal(transition))
     try:
         with transition_scope(db.session):
             _apply(transition, dossier, user, comment, **inputs)

@@ -122,6 +122,10 @@ class Transition:
     stamp: str | None = None         # Dossier column <stamp>_at (and <stamp>_par_id) to set
     after: tuple[str, ...] = ()      # automatic rows: the events after which it is tried
     note: str | None = None          # automatic rows: the history comment
+    # The person cannot undo it (a final state, the CERFA's visa e-mailed, the OPCO told, the
+    # validations lost): the write path refuses it unless the person confirmed it.
+    irreversible: bool = False
+    step: bool = False               # the next step of the main path (offered on Résumé)
 
     @property
     def automatic(self) -> bool:
@@ -137,33 +141,35 @@ _STARTED = ("valide_formation", "economie_validee", "documents_retournes", "docu
 TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
     Transition("demander_validation", "Demander la validation", _VALIDATION_SOURCES,
                "validation_demandee", PARTIES, guard="complete",
-               mails=("to_managers_validation",)),
+               mails=("to_managers_validation",), step=True),
     Transition("valider_formation", "Valider le dossier", ("validation_demandee",),
                "valide_formation", MANAGER | ADMIN, bulk=True,
-               mails=("to_cfa_economy", "to_parties_validated"), stamp="formation_validee"),
+               mails=("to_cfa_economy", "to_parties_validated"), stamp="formation_validee",
+               step=True),
     Transition("valider_economie", "Valider les éléments économiques", ("valide_formation",),
                "economie_validee", CFA, bulk=True, guard="economy",
-               mails=("to_employer_documents",), stamp="economie_validee"),
+               mails=("to_employer_documents",), stamp="economie_validee", step=True),
     Transition("valider_documents", "Valider les documents et viser le CERFA",
                ("documents_retournes",), "documents_valides", CFA, guard="signed_documents",
-               mails=("to_employer_stamped",), stamp="documents_valides"),
+               mails=("to_employer_stamped",), stamp="documents_valides", step=True,
+               irreversible=True),
     Transition("declarer_envoi_opco", "Déclarer l'envoi à l'OPCO", ("documents_valides",),
                "envoye_opco", frozenset({"employeur"}) | CFA, guard="opco_deposit",
-               mails=("to_cfa_opco",), stamp="envoye_opco"),
+               mails=("to_cfa_opco",), stamp="envoye_opco", step=True, irreversible=True),
     Transition("renvoyer_correction", "Renvoyer pour correction",
                _AFTER_REQUEST + ("saisie_complete",), "a_corriger", MANAGER | CFA,
                needs_comment=True, comment_label="Ce qui doit être corrigé",
                mails=("to_parties_correction",)),
     Transition("annuler", "Annuler le dossier", OPEN_STATES, "annule", MANAGER | ADMIN,
                needs_comment=True, comment_label="Motif de l'annulation",
-               mails=("to_everyone_cancelled",)),
+               mails=("to_everyone_cancelled",), irreversible=True),
     Transition("rompre", "Déclarer une rupture", _STARTED, "rompu",
                CFA | frozenset({"employeur"}), needs_comment=True,
                comment_label="Cause de la rupture", guard="rupture",
-               mails=("to_everyone_broken",)),
+               mails=("to_everyone_broken",), irreversible=True),
     Transition("deverrouiller", "Déverrouiller le dossier", _STARTED, "a_corriger", ADMIN,
                needs_comment=True, comment_label="Motif du déverrouillage",
-               mails=("to_parties_correction",)),
+               mails=("to_parties_correction",), irreversible=True),
     # --- automatic rows -------------------------------------------------------------------------
     Transition("saisie_en_cours", "Saisie en cours", ("initialise", "saisie_complete"),
                "en_saisie", guard="incomplete", after=("saisie",)),
@@ -195,6 +201,19 @@ def automatic_after(event: str, state: str) -> list[Transition]:
 
 def transitions_from(state: str) -> list[Transition]:
     return [t for t in manual_transitions() if state in t.sources]
+
+
+def next_steps(state: str) -> list[Transition]:
+    """The main path's next step(s) from ``state`` (the table's `step` column)."""
+    return [t for t in transitions_from(state) if t.step]
+
+
+CONFIRM_FIELD = "confirmation"   # the form field a person ticks to confirm an irreversible row
+
+
+def confirmation_text(transition: Transition) -> str:
+    """What the person confirms, in French."""
+    return f"Je confirme « {transition.label} » : cette action est définitive."
 
 
 def now():

@@ -76,8 +76,21 @@ def contract_findings(data: dict[str, Any], dossier) -> list[Finding]:
         from portal.rules.contract import check_legal_representative
         return check_legal_representative(facts)
     if data.get("dispositif") == "professionnalisation":
-        return check_professionalisation(facts)
-    return check_apprenticeship(facts)
+        findings = check_professionalisation(facts)
+    else:
+        findings = check_apprenticeship(facts)
+    return _without_spent_deadlines(findings, facts, dossier)
+
+
+def _without_spent_deadlines(findings: list[Finding], facts, dossier) -> list[Finding]:
+    """The OPCO deadline (C15) speaks only while it runs (portal.dossiers.deadlines): a
+    dossier sent to the OPCO, cancelled or broken off is never told it is late."""
+    from portal.dossiers.deadlines import opco_deadline_applies
+    from portal.rules.contract import check_opco_deadline
+    if dossier is None or opco_deadline_applies(dossier):
+        return findings
+    spent = set(check_opco_deadline(facts))
+    return [f for f in findings if f not in spent]
 
 
 def _owners(name: str, tabs: list[Tab]) -> list[Tab]:

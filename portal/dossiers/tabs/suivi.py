@@ -29,10 +29,8 @@ class SuiviTab(Tab):
         from portal.dossiers.documents import offers
         from portal.documents.uploads import SIGNED_KINDS, latest
         from portal.dossiers.deadlines import dossier_deadlines
-        from portal.dossiers.transitions import available_transitions, refusal
+        from portal.dossiers.tabs.actions import workflow_context
         from portal.models.documents import DOCUMENT_KINDS
-        transitions = [(t, refusal(t, dossier, current_user, page=True))
-                       for t in available_transitions(dossier, current_user)]
         signed = [(kind, DOCUMENT_KINDS[kind], latest(dossier, kind)) for kind in SIGNED_KINDS]
         can_upload = policy.upload_refusal(current_user, dossier) is None
         advisors = []
@@ -40,6 +38,6 @@ class SuiviTab(Tab):
                                       source="conseiller"):
             advisors = list(policy.cfa_advisors())
         return {"actors": actors, "history": history, "state_label": state_label,
-                "transitions": transitions, "deadlines": dossier_deadlines(dossier),
+                "deadlines": dossier_deadlines(dossier),
                 "signed": signed, "can_upload": can_upload, "advisors": advisors,
-                "offers": offers(dossier)}
+                "offers": offers(dossier), **workflow_context(dossier, current_user)}
