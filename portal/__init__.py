@@ -15,7 +15,8 @@ from .extensions import mail as flask_mail  # `portal.mail` is the e-mail packag
 from .public import is_public
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "auth.logout", "healthz"}
+PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "auth.logout", "healthz",
+                    "favicon"}
 # Pages a logged-in person may reach before choosing a password and accepting the terms.
 ONBOARDING_ENDPOINTS = {"auth.first_password", "auth.consent", "auth.rgpd_terms"}
 
@@ -119,6 +120,11 @@ def _register_guards(app: Flask) -> None:
     @app.route("/healthz")
     def healthz():
         return {"status": "ok"}
+
+    @app.route("/favicon.ico")
+    def favicon():
+        # Browsers ask for it on every page they have no <link rel="icon"> for (the PDFs).
+        return app.send_static_file("favicon.ico")
 
 
 def _register_errors(app: Flask) -> None:

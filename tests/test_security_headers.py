@@ -273,7 +273,8 @@ def test_no_inline_script_in_the_templates(app):
     assert not app.config.get("FLASK_ADMIN_MAPS")
     import flask_admin
     # templates/admin/actions.html, model/layout.html and model/row_actions.html are copies of
-    # Flask-Admin 2.2.1's with the inline handlers taken out: copy them again on an upgrade.
+    # Flask-Admin 2.2.1's with the inline handlers taken out, and admin/sillon_base.html a copy
+    # of its admin/base.html (lang, landmarks): copy them again on an upgrade.
     assert flask_admin.__version__ == "2.2.1"
 
     templates = rendered_templates(app)
@@ -281,7 +282,7 @@ def test_no_inline_script_in_the_templates(app):
     overridden = {"admin/actions.html", "admin/model/layout.html", "admin/model/row_actions.html"}
     for name in overridden:
         assert str(TEMPLATES) in templates[name][0], f"{name} is not Sillon's override"
-    assert {"admin/base.html", "admin/model/list.html", "admin/lib.html",
+    assert {"admin/master.html", "admin/model/list.html", "admin/lib.html",
             "admin/model/create.html", "admin/model/edit.html",
             "admin/model/details.html"} <= flask_admin_files  # the closure reached them
     problems = []
@@ -402,3 +403,14 @@ def test_no_inline_script_in_the_public_pages(client, reset_link):
     assert len(scans) >= 3
     problems = [f"{url}: {p}" for url, scan in scans.items() for p in scan.problems]
     assert not problems, "\n".join(problems)
+
+
+def test_the_favicon_is_served_to_everyone_and_linked_from_every_layout(client, login):
+    """No 404 in the browser's console on every page: /favicon.ico is a real icon, public."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.data[:4] == b"\x00\x00\x01\x00"          # the ICO file signature
+    assert_security_headers(response)
+    for page in (client.get("/login"), login(ADMIN).get("/admin/")):
+        assert page.status_code == 200
+        assert '<link rel="icon" href="/favicon.ico">' in page.get_data(as_text=True)
