@@ -174,6 +174,8 @@ class World:
         return path
 
     def seen(self, response) -> dict[str, str]:
+        if not response.mimetype == "text/html":  # the favicon, a PDF, a CSV: no form
+            return {}
         values = form_defaults(response.get_data(as_text=True))
         self.names |= set(values)
         return values
