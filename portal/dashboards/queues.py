@@ -7,10 +7,9 @@ from datetime import date, timedelta
 
 from flask import url_for
 
-from portal.dossiers.deadlines import due_clause, late_clause
+from portal.dossiers.deadlines import due_clause, late_clause, starts_due_within
 from portal.dossiers.listing import ACTOR_LABELS, states_awaiting
 from portal.models import Dossier
-from portal.rules.contract import opco_deadline
 from portal.rules.formatting import day as fr_day
 
 from . import links
@@ -53,18 +52,6 @@ def who_must_act(user) -> list[dict]:
             for actor, label in ACTOR_LABELS.items()]
 
 
-def _starts_due_within(first: date, last: date) -> tuple[date, date]:
-    """The contract starts whose OPCO deadline falls within [first, last] (the deadline grows
-    with the start, so they form one interval; the same one as deadlines.due_clause)."""
-    lo = first - timedelta(days=20)
-    while opco_deadline(lo) < first:
-        lo += timedelta(days=1)
-    hi = last
-    while opco_deadline(hi) > last:
-        hi -= timedelta(days=1)
-    return lo, hi
-
-
 def opco_deposits_by_week(user, today: date | None = None,
                           weeks: int = WEEKS_AHEAD) -> list[dict]:
     """The OPCO deposits still to make: those already late, then week by week (Monday to
@@ -80,7 +67,7 @@ def opco_deposits_by_week(user, today: date | None = None,
         last = first + timedelta(days=6)
         # This week's bucket starts today: what was due earlier in the week is late.
         first_due = max(first, today)
-        lo, hi = _starts_due_within(first_due, last)
+        lo, hi = starts_due_within(first_due, last)
         out.append({"label": f"Semaine du {fr_day(first)}", "short": first.strftime("%d/%m"),
                     "late": False,
                     "count": count(user, due_clause(first_due, last)),

@@ -107,17 +107,23 @@ def late_clause(code: str, today: date | None = None):
     return false()
 
 
-def due_clause(first: date, last: date):
-    """Dossiers not yet sent whose OPCO deadline falls within [first, last]. Deadlines grow
-    with the start date, so the matching starts form one interval [lo, hi]."""
-    from sqlalchemy import and_
-
-    from portal.models import Dossier
+def starts_due_within(first: date, last: date) -> tuple[date, date]:
+    """The contract starts whose OPCO deadline falls within [first, last]: deadlines grow with
+    the start date, so they form one interval [lo, hi]."""
     lo = first - timedelta(days=20)
     while opco_deadline(lo) < first:
         lo += timedelta(days=1)
     hi = last
     while opco_deadline(hi) > last:
         hi -= timedelta(days=1)
+    return lo, hi
+
+
+def due_clause(first: date, last: date):
+    """Dossiers not yet sent whose OPCO deadline falls within [first, last]."""
+    from sqlalchemy import and_
+
+    from portal.models import Dossier
+    lo, hi = starts_due_within(first, last)
     return and_(Dossier.state.notin_(CLOSED + OPCO_SENT), Dossier.envoye_opco_at.is_(None),
                 Dossier.date_debut_contrat.between(lo, hi))
