@@ -294,7 +294,7 @@ def test_a_step_from_an_older_page_is_already_done(app, world):
         with pytest.raises(AlreadyDone):
             service.run("accepter", inscription, by=_user(world["decider"]), today=TODAY)
         assert [h.to_state for h in db.session.scalars(sa.select(InscriptionHistory).where(
-            InscriptionHistory.inscription_id == inscription.id))] == \
+            InscriptionHistory.inscription_id == inscription.id).order_by(InscriptionHistory.id))] == \
             ["demandee", "acceptee_employeur"]
 
 
