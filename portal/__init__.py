@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     from portal.dossiers.locking import init_app as init_locking
     init_locking(app)  # the dossier lock holds in the model layer, whatever the door
+    import portal.dossiers.search_columns  # noqa: F401  (the search columns, kept at write time)
     from portal.mail.outbox import init_app as init_notifications
     init_notifications(app)  # flask mail send-pending (the worker sends the outbox)
     from portal.mail.reminders import init_app as init_reminders

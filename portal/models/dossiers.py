@@ -1,6 +1,7 @@
 """The apprenticeship / professionalisation dossier and its parts (SPEC §2)."""
 from ..extensions import db
 from .people import utcnow
+from .search_columns import search_column, trigram_index
 
 APPRENTISSAGE = "apprentissage"
 PROFESSIONNALISATION = "professionnalisation"
@@ -36,6 +37,9 @@ class Dossier(db.Model):
         db.Index("uq_dossiers_open_apprentice", "formation_id", db.text("lower(apprenti_email)"),
                  unique=True, sqlite_where=db.text(OPEN_DOSSIER),
                  postgresql_where=db.text(OPEN_DOSSIER)),
+        # The list's search (portal.dossiers.listing.search_clause): a trigram index serves
+        # its LIKE '%term%' on PostgreSQL.
+        trigram_index("ix_dossiers_recherche"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -93,6 +97,9 @@ class Dossier(db.Model):
     # employer belongs to the structure (portal.dossiers.establishments).
     etablissement_demande_id = db.Column(db.Integer, db.ForeignKey("etablissements.id"),
                                          index=True)
+    # The apprentice's names and e-mail and the SIRET, folded for the search (issue 16 §2,
+    # filled by portal/dossiers/search_columns.py).
+    recherche = search_column()
     # Optimistic locking against lost updates.
     version = db.Column(db.Integer, nullable=False, default=1)
     __mapper_args__ = {"version_id_col": version}

@@ -3,6 +3,7 @@ the reimbursement requests with their invoices and payments, the delegating orga
 the dated reference tables (NPEC, frais annexes ceilings)."""
 from ..extensions import db
 from .people import utcnow
+from .search_columns import search_column, trigram_index
 
 # The OPCO's states of a prise en charge (seed 004's glossary); what each allows lives in
 # portal/financing/states.py.
@@ -95,13 +96,15 @@ class PriseEnCharge(db.Model):
     """The OPCO's financing of one dossier: its state, amounts and schedule."""
 
     __tablename__ = "prises_en_charge"
-    __table_args__ = (db.Index("ix_pec_state_opco", "state", "opco_code"),)
+    __table_args__ = (db.Index("ix_pec_state_opco", "state", "opco_code"),
+                      trigram_index("ix_prises_en_charge_recherche"))
 
     id = db.Column(db.Integer, primary_key=True)
     dossier_id = db.Column(db.Integer, db.ForeignKey("dossiers.id", ondelete="CASCADE"),
                            nullable=False, unique=True)
     opco_code = db.Column(db.String(20), db.ForeignKey("opcos.code"), index=True)
     numero_opco = db.Column(db.String(50), index=True)
+    recherche = search_column()  # the OPCO number, folded for the dossier list's search
     date_depot = db.Column(db.Date, nullable=False)
     # The 20-day decision clock starts from a complete deposit (restarted when the OPCO's
     # "incomplete" is answered).

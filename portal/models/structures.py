@@ -1,6 +1,7 @@
 """Employer structures (companies by SIREN), their establishments (SIRET) and members."""
 from ..extensions import db
 from .people import utcnow
+from .search_columns import search_column, trigram_index
 
 
 class Structure(db.Model):
@@ -47,6 +48,7 @@ class Etablissement(db.Model):
     """An establishment of a structure, identified by SIRET: the apprentice's workplace."""
 
     __tablename__ = "etablissements"
+    __table_args__ = (trigram_index("ix_etablissements_recherche"),)
 
     id = db.Column(db.Integer, primary_key=True)
     structure_id = db.Column(db.Integer, db.ForeignKey("structures.id"), nullable=False, index=True)
@@ -78,6 +80,8 @@ class Etablissement(db.Model):
     # A structure requested by an employer and not yet checked by the CFA.
     en_attente = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Name, SIRET and the structure's raison sociale, folded for the dossier list's search.
+    recherche = search_column()
 
     structure = db.relationship("Structure", back_populates="etablissements")
 
