@@ -1,8 +1,11 @@
 """Import of apprentices by the formation (CSV / XLSX), under /admin/formation/<id>/import/.
 
 Upload → preview of every row with its errors and warnings (the file is kept in an ImportBatch)
-→ confirm: the stored bytes are re-read and re-checked, the dossiers of the rows that may be
-created are created through the dossier service and their people invited, in one commit. A row
+→ confirm: the batch is marked « en cours » and the background worker re-reads and re-checks
+the stored bytes, creates the dossiers of the rows that may be created through the dossier
+service and invites their people, in batches of rows (portal.dossiers.import_batches); the
+batch's page shows a progress bar (portal/static/js/import_progress.js polls progress_view)
+and, once done, the outcome; the manager gets an e-mail. A row
 whose apprentice has an open dossier in another training is created only when the manager
 ticked it ("Créer quand même"). The training comes through FormationView.get_one (scoped by
 portal.policy) and policy.may_import; the batch through row_or_404 (policy's filter) and must
@@ -10,10 +13,9 @@ belong to that training. Service code: portal.dossiers.imports; row checks: port
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request
+from flask import Response, abort, flash, jsonify, redirect, render_template, request
 from flask_admin import expose
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from portal import policy
 from portal.dossiers import imports
@@ -21,23 +23,26 @@ from portal.dossiers.service import WriteRefused
 from portal.documents.uploads import too_large, too_large_message
 from portal.extensions import db
 from portal.models import ImportBatch
+from portal.dossiers.import_batches import progress
 from portal.rules.imports import COLUMNS, CREATE_ANYWAY, MAX_ROWS, ImportFileError
 
 from .base import row_or_404
 
 CONFIRM_FIELD = "creer_quand_meme"  # one value per ticked line number
 IMPORT_ADVICE = "Rien n'a été importé : découpez-le en plusieurs fichiers."
-CHANGED_MEANWHILE = ("Pendant l'import, une autre saisie a créé un compte ou un dossier pour "
-                     "les mêmes personnes : aucun dossier n'a été créé. Vérifiez l'aperçu "
-                     "ci-dessous puis confirmez à nouveau.")
+# Above this many data rows the preview lists only the refused rows and those to confirm (the
+# ready ones are counted): a page of 20 000 table rows helps nobody and weighs megabytes.
+PREVIEW_ALL_ROWS = 200
+PREVIEW_MAX_LISTED = 500
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n > 1 else ''}"
 
 
-def _lines(lines) -> str:
-    return ", ".join(str(n) for n in lines)
+def _lines(lines, limit: int = 50) -> str:
+    shown = ", ".join(str(n) for n in list(lines)[:limit])
+    return shown + (f"… (et {len(lines) - limit} autres)" if len(lines) > limit else "")
 
 
 def confirmed_lines(values) -> set[int]:
@@ -117,7 +122,7 @@ class FormationImportMixin:
                                          batch_id=batch.id))
         recent = imports.recent_batches(formation, current_user)
         return self.render("admin/formation_import.html", formation=formation, recent=recent,
-                           columns=COLUMNS, max_rows=MAX_ROWS,
+                           columns=COLUMNS, max_rows=f"{MAX_ROWS:,}".replace(",", " "),
                            max_mb=imports.MAX_BYTES // (1024 * 1024),
                            max_bytes=imports.MAX_BYTES, sample_marker=imports.SAMPLE_MARKER,
                            size_message=too_large_message(imports.MAX_BYTES, IMPORT_ADVICE))
@@ -127,7 +132,7 @@ class FormationImportMixin:
         formation = self._import_formation(formation_id)
         batch = self._import_batch(formation, batch_id)
         rows, problem = [], None
-        if batch.status == ImportBatch.PREVIEW:
+        if batch.status in (ImportBatch.PREVIEW, ImportBatch.FAILED):
             try:
                 rows = imports.preview(formation, bytes(batch.content), batch.filename)
             except ImportFileError as exc:
@@ -135,13 +140,26 @@ class FormationImportMixin:
         ready = sum(1 for r in rows if r.ok and not r.needs_confirmation)
         to_confirm = sum(1 for r in rows if r.ok and r.needs_confirmation)
         refused = sum(1 for r in rows if not r.ok)
+        listed = rows if len(rows) <= PREVIEW_ALL_ROWS else \
+            [r for r in rows if not r.ok or r.needs_confirmation][:PREVIEW_MAX_LISTED]
         unconfirmed = max(0, (batch.row_count or 0) - (batch.error_count or 0)
                           - (batch.created_count or 0))
         return self.render("admin/formation_import_preview.html", formation=formation,
-                           batch=batch, rows=rows, ready=ready, to_confirm=to_confirm,
-                           refused=refused, unconfirmed=unconfirmed, problem=problem,
-                           columns=COLUMNS, confirm_field=CONFIRM_FIELD,
-                           create_anyway=CREATE_ANYWAY)
+                           batch=batch, rows=rows, listed=listed, ready=ready,
+                           to_confirm=to_confirm, refused=refused, unconfirmed=unconfirmed,
+                           problem=problem, columns=COLUMNS, confirm_field=CONFIRM_FIELD,
+                           create_anyway=CREATE_ANYWAY, progress=progress(batch),
+                           messages=outcome_messages(imports.outcome(batch)),
+                           progress_url=self.get_url(".import_progress_view",
+                                                     formation_id=formation.id,
+                                                     batch_id=batch.id))
+
+    @expose("/<int:formation_id>/import/<int:batch_id>/progression")
+    def import_progress_view(self, formation_id, batch_id):
+        """The batch's progress as JSON, polled by import_progress.js."""
+        formation = self._import_formation(formation_id)
+        batch = self._import_batch(formation, batch_id)
+        return jsonify(progress(batch))
 
     @expose("/<int:formation_id>/import/<int:batch_id>/confirmer/", methods=("POST",))
     def import_confirm_view(self, formation_id, batch_id):
@@ -150,39 +168,15 @@ class FormationImportMixin:
         back = self.get_url(".import_preview_view", formation_id=formation.id,
                             batch_id=batch.id)
         try:
-            outcome = imports.confirm(batch, current_user,
-                                      confirmed_lines(request.form.getlist(CONFIRM_FIELD)))
+            imports.confirm(batch, current_user,
+                            confirmed_lines(request.form.getlist(CONFIRM_FIELD)))
             db.session.commit()
         except (ImportFileError, WriteRefused) as exc:
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(back)
-        except IntegrityError:
-            # Another door (a dossier typed by hand, a registration) created one of these
-            # people meanwhile: nothing is kept, the batch stays to confirm again.
-            db.session.rollback()
-            flash(CHANGED_MEANWHILE, "error")
-            return redirect(back)
-        if outcome.created:
-            flash(f"{_plural(outcome.created, 'dossier')} créé{'s' if outcome.created > 1 else ''}"
-                  " ; les invitations sont envoyées aux alternant·es et aux contacts "
-                  "employeurs.", "success")
-        else:
-            flash("Aucun dossier n'a été créé" + (
-                "." if outcome.unconfirmed else " : aucune ligne du fichier n'était prête."),
-                "warning")
-        if outcome.unconfirmed:
-            n = len(outcome.unconfirmed)
-            flash(f"{_plural(n, 'ligne')} non importée{'s' if n > 1 else ''} faute de "
-                  f"confirmation « {CREATE_ANYWAY} » (ligne{'s' if n > 1 else ''} "
-                  f"{_lines(outcome.unconfirmed)}) : l'alternant·e a déjà un dossier en cours "
-                  "dans une autre formation. Déposez à nouveau ces lignes pour les créer.",
-                  "warning")
-        if outcome.refused:
-            n = len(outcome.refused)
-            flash(f"{_plural(n, 'ligne')} refusée{'s' if n > 1 else ''} (ligne"
-                  f"{'s' if n > 1 else ''} {_lines(outcome.refused)}) : corrigez-les dans "
-                  "votre fichier et déposez-le à nouveau.", "warning")
+        flash("Import lancé : les dossiers sont créés en arrière-plan. Cette page suit sa "
+              "progression ; vous recevrez un e-mail à la fin.", "info")
         return redirect(back)
 
     @expose("/<int:formation_id>/import/modele.<any(csv, xlsx):ext>")
@@ -194,3 +188,28 @@ class FormationImportMixin:
             data, mimetype = imports.template_xlsx(), imports.XLSX_TYPE
         return Response(data, mimetype=mimetype, headers={
             "Content-Disposition": f'attachment; filename="modele-import-alternants.{ext}"'})
+
+
+def outcome_messages(outcome) -> list[tuple[str, str]]:
+    """The outcome of a confirmed import, in French: (category, message)."""
+    messages = []
+    if outcome.created:
+        messages.append(("success", f"{_plural(outcome.created, 'dossier')} "
+                         f"créé{'s' if outcome.created > 1 else ''} ; les invitations sont "
+                         "envoyées aux alternant·es et aux contacts employeurs."))
+    else:
+        messages.append(("warning", "Aucun dossier n'a été créé" + (
+            "." if outcome.unconfirmed else " : aucune ligne du fichier n'était prête.")))
+    if outcome.unconfirmed:
+        n = len(outcome.unconfirmed)
+        messages.append(("warning", f"{_plural(n, 'ligne')} non importée{'s' if n > 1 else ''} "
+                         f"faute de confirmation « {CREATE_ANYWAY} » (ligne{'s' if n > 1 else ''} "
+                         f"{_lines(outcome.unconfirmed)}) : l'alternant·e a déjà un dossier en "
+                         "cours dans une autre formation. Déposez à nouveau ces lignes pour les "
+                         "créer."))
+    if outcome.refused:
+        n = len(outcome.refused)
+        messages.append(("warning", f"{_plural(n, 'ligne')} refusée{'s' if n > 1 else ''} (ligne"
+                         f"{'s' if n > 1 else ''} {_lines(outcome.refused)}) : corrigez-les dans "
+                         "votre fichier et déposez-le à nouveau."))
+    return messages

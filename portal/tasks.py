@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 SWEEP_LIMIT = 200
 _PENDING = "sillon_outbox_ids"  # Session.info key: outbox ids flushed in this transaction
+_IMPORTS = "sillon_import_ids"  # Session.info key: imports confirmed in this transaction
+# (the same key as portal.dossiers.import_batches.PENDING_IMPORTS)
 
 
 @dataclass
@@ -42,10 +44,15 @@ class TaskQueue:
     send_email: object  # huey TaskWrapper: send_email(outbox_id)
     sweep_outbox: object  # periodic, every minute
     daily_reminders: object  # periodic, REMINDERS_DAYS at REMINDERS_HOUR:00 (Paris)
+    run_import: object = None  # huey TaskWrapper: run_import(batch_id)
 
     def enqueue_emails(self, ids) -> None:
         for pk in sorted(ids):
             self.send_email(pk)
+
+    def enqueue_imports(self, ids) -> None:
+        for pk in sorted(ids):
+            self.run_import(pk)
 
 
 def make_huey(url: str, timeout: float) -> Huey:
@@ -80,6 +87,18 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
         with app.app_context():
             return send_one(outbox_id)
 
+    @huey.task(name="run_import")
+    def run_import(batch_id: int):
+        # The confirmation of an import (portal.dossiers.import_batches.run): its batches of
+        # rows commit one by one; a failure is recorded on the import, which the manager may
+        # confirm again (it resumes after the last committed row). Not retried by huey.
+        from portal.dossiers.import_batches import run
+        with app.app_context():
+            try:
+                return run(batch_id)
+            finally:
+                db.session.remove()
+
     @huey.periodic_task(crontab(minute="*"), name="sweep_outbox")
     def sweep_outbox():
         with app.app_context():
@@ -103,7 +122,7 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
             send_reminders(datetime.now(PARIS).date())  # a week before each training session
             return send_digests(datetime.now(PARIS).date())
 
-    return TaskQueue(huey, send_email, sweep_outbox, daily_reminders)
+    return TaskQueue(huey, send_email, sweep_outbox, daily_reminders, run_import)
 
 
 # --- enqueue after commit ----------------------------------------------------------------------
@@ -124,11 +143,28 @@ def _outermost(session) -> bool:
 def _forget(session):
     if _outermost(session):
         session.info.pop(_PENDING, None)
+        session.info.pop(_IMPORTS, None)
+
+
+def _enqueue_imports(session) -> None:
+    """The imports confirmed by the transaction just committed, to the worker. If the queue is
+    down the import stays « en cours » and says so on its page (the manager is told to try
+    again later); nothing was created."""
+    ids = session.info.pop(_IMPORTS, None)
+    queue = current_app.extensions.get("sillon_tasks")
+    if not ids or queue is None:
+        return
+    try:
+        queue.enqueue_imports(ids)
+    except Exception:  # noqa: BLE001 - the claim is committed; logged for the operator
+        log.warning("File des tâches indisponible : import(s) %s non lancé(s)",
+                    ", ".join(map(str, sorted(ids))), exc_info=True)
 
 
 def _enqueue_committed(session):
     if not _outermost(session):
         return
+    _enqueue_imports(session)
     ids = session.info.pop(_PENDING, None)
     if not ids:
         return

@@ -225,7 +225,36 @@ def _preview(client, training, data: bytes, filename: str):
 
 
 def _confirm(client, preview_url: str, html: str):
-    return client.post(preview_url + "confirmer/", data={"csrf_token": csrf_from(html)})
+    """POST the confirmation, then let the background worker run the import to its end."""
+    response = client.post(preview_url + "confirmer/", data={"csrf_token": csrf_from(html)})
+    run_worker(client.application, preview_url)
+    return response
+
+
+def _batch_id(url: str) -> int:
+    return int(re.search(r"/import/(\d+)/", url).group(1))
+
+
+def run_worker(app, preview_url: str, timeout: float = 120.0) -> None:
+    """The worker's part, in this thread: the queued tasks are taken from the app's Huey queue
+    and executed as the consumer executes them, until the import of ``preview_url`` is no
+    longer « en cours » (when the `smtp` fixture's consumer runs, it may take them first)."""
+    import time
+    from portal.extensions import db
+    from portal.models import ImportBatch
+    huey = app.extensions["sillon_tasks"].huey
+    end = time.monotonic() + timeout
+    while True:
+        task = huey.dequeue()
+        if task is not None:
+            huey.execute(task)
+            continue
+        with app.app_context():
+            status = db.session.get(ImportBatch, _batch_id(preview_url)).status
+        if status != ImportBatch.RUNNING:
+            return
+        assert time.monotonic() < end, "the import is still running"
+        time.sleep(0.02)
 
 
 def _row_html(html: str, line: int) -> str:
@@ -317,6 +346,8 @@ def test_twenty_rows_six_refused_fourteen_created_then_reimport_creates_nothing(
         assert (batch.status, batch.row_count, batch.error_count, batch.created_count) == \
             ("confirme", 20, 6, 14)
         outbox_before = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail).where(
+            OutboxEmail.subject.like("[Sillon] Import%"))) == 1  # the first batch's
 
     # Confirming the same batch again is refused and creates nothing.
     again = _confirm(client, url, html)
@@ -334,8 +365,11 @@ def test_twenty_rows_six_refused_fourteen_created_then_reimport_creates_nothing(
     _confirm(client, url2, html2)
     assert len(_dossiers(app, training)) == 14
     with app.app_context():
+        # No invitation: only the manager's « Import … terminé » e-mail of the second batch.
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail)) == \
-            outbox_before
+            outbox_before + 1
+        assert db.session.scalar(sa.select(OutboxEmail.subject).order_by(
+            OutboxEmail.id.desc()).limit(1)) == "[Sillon] Import « promo.csv » terminé"
 
 
 @pytest.mark.parametrize("kind", ["xlsx", "csv-semicolon-bom", "csv-comma", "csv-cp1252"])
@@ -687,8 +721,9 @@ def _count(app, model, *where) -> int:
 
 
 def _snapshot(app, formation_id: int) -> tuple:
-    """What a refused POST must leave as it was: the training's dossiers, the outbox, the
-    accounts, the statuses of the training's import batches."""
+    """What a refused POST must leave as it was: the training's dossiers, the outbox (but the
+    manager's « Import … terminé » e-mails), the accounts, the statuses of the training's
+    import batches."""
     from portal.extensions import db
     from portal.models import Dossier, ImportBatch, OutboxEmail, User
     with app.app_context():
@@ -697,12 +732,16 @@ def _snapshot(app, formation_id: int) -> tuple:
         batches = tuple(db.session.execute(sa.select(
             ImportBatch.id, ImportBatch.status, ImportBatch.created_count).where(
             ImportBatch.formation_id == formation_id).order_by(ImportBatch.id)).all())
-        return (dossiers, batches, _count(app, OutboxEmail), _count(app, User))
+        return (dossiers, batches,
+                _count(app, OutboxEmail, OutboxEmail.subject.not_like("[Sillon] Import %")),
+                _count(app, User))
 
 
 def _confirm_lines(client, preview_url: str, html: str, lines):
-    return client.post(preview_url + "confirmer/", data={
+    response = client.post(preview_url + "confirmer/", data={
         "csrf_token": csrf_from(html), "creer_quand_meme": [str(x) for x in lines]})
+    run_worker(client.application, preview_url)
+    return response
 
 
 def _flashes(client, url: str) -> str:
@@ -1025,10 +1064,13 @@ def test_two_confirmations_of_one_batch_at_once(app, login, training, clean_outb
         (owner, url + "confirmer/", {"csrf_token": csrf_from(html)}),
         (helper, url + "confirmer/", {"csrf_token": csrf_from(helper_html)})])
     assert codes == [302, 302]
+    run_worker(app, url)
     pages = [_flashes(client, url) for client in (owner, helper)]
-    done = [p for p in pages if "3 dossiers créés ;" in p]
-    refused = [p for p in pages if "Cet import a déjà été confirmé" in p]
-    assert len(done) == 1 and len(refused) == 1, pages
+    assert all("3 dossiers créés ;" in p for p in pages)  # the outcome, on the batch's page
+    launched = [p for p in pages if "Import lancé" in p]
+    refused = [p for p in pages if "Cet import est déjà en cours" in p
+               or "Cet import a déjà été confirmé" in p]
+    assert len(launched) == 1 and len(refused) == 1, pages
     assert sorted(d.apprenti_email for d in _dossiers(app, training)) == \
         sorted(_mail(training, f"alt{i}") for i in range(3))
     with app.app_context():
@@ -1053,6 +1095,8 @@ def test_two_files_with_one_apprentice_confirmed_at_once(app, login, training, c
         (owner, url_a + "confirmer/", {"csrf_token": csrf_from(html_a)}),
         (helper, url_b + "confirmer/", {"csrf_token": csrf_from(html_b)})])
     assert codes == [302, 302]
+    run_worker(app, url_a)
+    run_worker(app, url_b)
     assert [d.apprenti_email for d in _dossiers(app, training)] == [_mail(training, "alt1")]
     pages = [_flashes(owner, url_a), _flashes(helper, url_b)]
     assert sum("1 dossier créé ;" in p for p in pages) == 1
@@ -1097,7 +1141,8 @@ def test_person_created_by_another_door_during_the_confirmation(app, login, trai
             ImportBatch.formation_id == training["id"])).scalar_one()
     if db_backend == "postgresql":
         assert "une autre saisie a créé un compte ou un dossier" in page
-        assert _dossiers(app, training) == [] and status == ImportBatch.PREVIEW
+        assert _dossiers(app, training) == [] and status == ImportBatch.FAILED
+        assert "Reprendre l'import" in page
         assert _confirm(client, url, client.get(url).get_data(as_text=True)).status_code == 302
         assert "1 dossier créé" in _flashes(client, url)
     else:

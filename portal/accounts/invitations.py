@@ -68,19 +68,28 @@ def login_link(address: str, dossier=None) -> str:
 
 # --- passwords -------------------------------------------------------------------------------
 
-def temporary_password() -> str:
-    """Twelve characters in three groups, e.g. ``k7mq-2xta-9hrw`` (about 59 bits)."""
-    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
-    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+def temporary_password(groups: int = 5) -> str:
+    """Five groups of four characters, e.g. ``k7mq-2xta-9hrw-c4pe-u8nb``: 20 characters of a
+    31-letter alphabet, about 99 bits of entropy."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(4 * groups))
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+# A temporary password is random with ~99 bits of entropy (secrets, not a person's choice) and
+# dies after an hour: a slow hash protects guessable passwords against a dictionary, and there
+# is no dictionary for this one — 2^99 guesses of even one SHA-256 each are out of reach of any
+# attacker, salted (no table shared between accounts) and useless an hour later. So one salted
+# PBKDF2-SHA256 iteration is enough, at ~1/100 000 of scrypt's cost: importing 20 000 people
+# does not spend minutes hashing. The password a person chooses keeps the slow default
+# (User.set_password without method). check_password reads the method from the hash.
+TEMPORARY_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 def issue_temporary_password(user: User) -> str:
-    """A random one-hour password. It carries ~59 bits of entropy and dies after an hour, so a
-    single PBKDF2 round protects it as well as scrypt would a chosen one, at 1/1000 of the
-    cost: importing 1 000 apprentices does not spend minutes hashing."""
+    """A random one-hour password (see TEMPORARY_HASH_METHOD for its single fast hash)."""
     password = temporary_password()
     user.set_password(password, temporary_until=now() + TEMPORARY_PASSWORD_LIFETIME,
-                      method="pbkdf2:sha256:1000")
+                      method=TEMPORARY_HASH_METHOD)
     return password
 
 

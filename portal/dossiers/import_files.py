@@ -37,14 +37,15 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_COLUMNS = 60          # columns read; a header naming more is refused
 MAX_LINES = 100_000       # lines scanned, blank ones included (formatted empty rows)
 MAX_LINE_CHARS = 65_536   # one physical line of a CSV file
-# XLSX archive. A 2 000-row, 8-column workbook is ~0.9 MB of XML and ~50 000 elements; 150 000
-# elements is 2 000 rows of 36 columns as Excel writes them (shared strings: <c><v>).
+# XLSX archive. A 20 000-row, 8-column workbook (MAX_ROWS) is ~9 MB of XML and ~500 000
+# elements; 1 500 000 elements is 20 000 rows of 36 columns as Excel writes them (shared
+# strings: <c><v>).
 XLSX_MAX_MEMBERS = 500
-XLSX_MAX_TOTAL = 50 * 1024 * 1024       # declared uncompressed size of all members
-XLSX_MAX_MEMBER = 10 * 1024 * 1024      # declared uncompressed size of one member
+XLSX_MAX_TOTAL = 100 * 1024 * 1024      # declared uncompressed size of all members
+XLSX_MAX_MEMBER = 40 * 1024 * 1024      # declared uncompressed size of one member
 XLSX_MAX_RATIO = 100                    # uncompressed / compressed, for members above:
 XLSX_RATIO_FROM = 1024 * 1024
-XLSX_MAX_ELEMENTS = 150_000             # XML elements of one member (counted if > 256 Kio)
+XLSX_MAX_ELEMENTS = 1_500_000            # XML elements of one member (counted if > 256 Kio)
 XLSX_COUNT_FROM = 256 * 1024
 _CHUNK = 1024 * 1024
 
@@ -81,6 +82,8 @@ TOO_BIG_XLSX = ("Ce classeur Excel est trop volumineux une fois décompressé ({
                 "lignes vides), ou enregistrez-la au format CSV.")
 TOO_MANY_COLUMNS = (f"La ligne d'en-têtes compte plus de {MAX_COLUMNS} colonnes : ne gardez que "
                     "les colonnes du modèle (Nom, Prénom, E-mail…).")
+TOO_MANY_ROWS = (f"Le fichier compte plus de {MAX_ROWS:,} alternant·es : ".replace(",", " ")
+                 + "découpez-le en plusieurs fichiers.")
 TOO_MANY_LINES = (f"Le fichier compte plus de {MAX_LINES} lignes : ne gardez que les lignes "
                   "des alternant·es.")
 
@@ -316,8 +319,7 @@ def _rows_of(rows: Iterator[list[Any]]) -> ParsedRows:
             continue
         data.append((line, raw))
         if len(data) > MAX_ROWS:
-            raise ImportFileError(f"Le fichier compte plus de {MAX_ROWS} alternant·es : "
-                                  "découpez-le en plusieurs fichiers.")
+            raise ImportFileError(TOO_MANY_ROWS)
     if mapping is None:
         raise ImportFileError("Le fichier est vide.")
     if not data and data.sample_lines:

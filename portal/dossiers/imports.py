@@ -1,7 +1,7 @@
 """Import of apprentices by a training (CSV or XLSX): read the file, preview every row with its
-errors and warnings, then create the dossiers of the rows that may be created — through the one
-write path, portal.dossiers.service.create_dossiers, which invites their people — in one
-transaction.
+errors and warnings, then have the background worker create the dossiers of the rows that may
+be created — through the one write path, portal.dossiers.service.create_import_rows, which
+invites their people — in batches of rows (portal.dossiers.import_batches).
 
 The uploaded bytes are kept in an ImportBatch between the preview and the confirmation: the
 confirmation re-reads and re-checks them (the browser only sends the batch id and the lines
@@ -16,17 +16,16 @@ from datetime import date
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 
 from portal import exports, policy
 from portal.dossiers.import_files import (MAX_BYTES, MAX_LINES, SAMPLE_COLUMN,  # noqa: F401
                                           SAMPLE_MARKER, ParsedRows, parse)
-from portal.dossiers.service import create_dossiers
+from portal.dossiers import import_batches
 from portal.dossiers.workflow import FINAL_STATES, state_label
 from portal.extensions import db
 from portal.models import Dossier, Formation, ImportBatch, User
-from portal.models.people import utcnow
-from portal.rules.imports import (COLUMNS, CREATE, EXAMPLE, KEYS, REFUSED, ImportFileError,
+from portal.rules.imports import (COLUMNS, EXAMPLE, KEYS, ImportFileError,
                                   KnownDossier, RowCheck, cell_text, check_rows)
 
 XLSX_TYPE = exports.XLSX_MIMETYPE
@@ -103,8 +102,7 @@ def recent_batches(formation, user, limit: int = 10) -> list[ImportBatch]:
             .order_by(ImportBatch.id.desc()).limit(limit).all())
 
 
-class AlreadyConfirmed(ImportFileError):
-    pass
+AlreadyConfirmed = import_batches.AlreadyConfirmed
 
 
 @dataclass
@@ -117,62 +115,31 @@ class ImportOutcome:
     unconfirmed: list[int] = field(default_factory=list)
 
 
-def _claim(batch: ImportBatch) -> None:
-    """Mark the batch confirmed by a conditional UPDATE: of two confirmations at once, the
-    second finds it no longer in preview (it waits for the first's row lock) and stops."""
-    claimed = db.session.execute(
-        update(ImportBatch).where(ImportBatch.id == batch.id,
-                                  ImportBatch.status == ImportBatch.PREVIEW)
-        .values(status=ImportBatch.CONFIRMED, confirmed_at=utcnow())
-        .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise AlreadyConfirmed("Cet import a déjà été confirmé : les dossiers ont été "
-                               "créés.")
-    # Confirmations of two files of one training run one after the other, so that both do not
-    # create the same apprentice (PostgreSQL; SQLite's single writer already serialises them).
-    db.session.execute(select(Formation.id).where(Formation.id == batch.formation_id)
-                       .with_for_update(key_share=True))
-    db.session.refresh(batch)
+def outcome(batch: ImportBatch) -> ImportOutcome:
+    """What the background confirmation of ``batch`` did so far."""
+    lines = import_batches.outcome_of(batch)
+    return ImportOutcome(batch.created_count or 0, lines["refused"], lines["unconfirmed"])
 
 
-def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> ImportOutcome:
-    """Create, through the dossier service, the dossiers of the rows of the stored file that
-    pass the checks made again now, and invite their apprentices and employer contacts.
-    `confirmed_lines`: the lines the manager ticked "Créer quand même" (only a row whose
-    apprentice has an open dossier elsewhere needs it; any other line number changes nothing).
-    Nothing is committed: the caller commits once, or rolls back on an error."""
-    content = bytes(batch.content)
-    if hashlib.sha256(content).hexdigest() != batch.sha256:
-        raise ImportFileError("Le fichier conservé pour cet import est altéré : déposez-le "
-                              "à nouveau.")
-    _claim(batch)
-    formation = batch.formation
-    confirmed = frozenset(confirmed_lines)
-    results = preview(formation, content, batch.filename)
-    outcome = ImportOutcome()
-    rows = []
-    for row in results:
-        decision = policy.import_row_decision(row, confirmed)
-        if decision == CREATE:
-            rows.append(row)
-        else:
-            (outcome.refused if decision == REFUSED else outcome.unconfirmed).append(row.line)
-    entries = []
-    for row in rows:
-        comment = (f"Dossier créé par l'import du fichier « {batch.filename} » "
-                   f"(ligne {row.line}).")
-        if row.needs_confirmation:
-            numbers = ", ".join(f"n° {d.number}" for d in row.open_elsewhere)
-            comment += (f" Créé quand même malgré le dossier en cours dans une autre "
-                        f"formation ({numbers}).")
-        entries.append((row.clean, comment))
-    dossiers = create_dossiers(formation, entries, by=user)
-    outcome.created = len(dossiers)
-    batch.row_count = len(results)
-    batch.error_count = len(outcome.refused)
-    batch.created_count = outcome.created
-    db.session.flush()
-    return outcome
+def comment_for(row: RowCheck, filename: str) -> str:
+    """The history comment of a dossier created from ``row``."""
+    comment = f"Dossier créé par l'import du fichier « {filename} » (ligne {row.line})."
+    if row.needs_confirmation:
+        numbers = ", ".join(f"n° {d.number}" for d in row.open_elsewhere)
+        comment += (f" Créé quand même malgré le dossier en cours dans une autre "
+                    f"formation ({numbers}).")
+    return comment
+
+
+def confirm(batch: ImportBatch, user, confirmed_lines: Iterable[int] = ()) -> None:
+    """Confirm the import: the batch is marked « en cours » and, once the caller commits, the
+    background worker creates, through the dossier service, the dossiers of the rows of the
+    stored file that pass the checks made again then, and invites their apprentices and
+    employer contacts (portal.dossiers.import_batches). `confirmed_lines`: the lines the
+    manager ticked "Créer quand même" (only a row whose apprentice has an open dossier
+    elsewhere needs it; any other line number changes nothing). Raises AlreadyConfirmed
+    (French) when it already runs or is done, WriteRefused when ``user`` may not create."""
+    import_batches.start(batch, user, confirmed_lines)
 
 
 # --- template files --------------------------------------------------------------------------

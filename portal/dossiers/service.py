@@ -406,3 +406,14 @@ def delete_dossier(dossier, *, by) -> None:
     except (StaleDataError, IntegrityError):
         db.session.rollback()
         raise Stale(ALREADY_DONE) from None
+
+
+def create_import_rows(formation, entries, *, by) -> list:
+    """One batch of the import's rows, in the background worker: ``entries`` as for
+    create_dossiers, created in bulk (portal.dossiers.import_batches.build_rows: one flush, one
+    lookup of the accounts, the invitations queued together), then kept to their structures as
+    create_dossiers does. No commit."""
+    from portal.dossiers.import_batches import build_rows
+    dossiers = build_rows(formation, entries, by=by)
+    _keep_to_their_structures(dossiers, by)
+    return dossiers
