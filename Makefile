@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
-SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core redis-server
+SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core redis-server wrk
 
-.PHONY: run test test-sqlite test-postgresql bench install install-dev system-deps db clean
+.PHONY: run test test-sqlite test-postgresql bench bench-smoke install install-dev system-deps db clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,20 @@ test-postgresql: install-dev system-deps
 bench: install-dev system-deps
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_financing.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_search.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_http.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_documents.py
-	$(BIN)/python scripts/bench_import.py --rows 1000 --rounds 3 --confirm-rounds 1
+	$(BIN)/python scripts/bench_import.py --rows 10000 --rounds 3 --confirm-rounds 1
+
+# The same benchmarks on small data (2 000 dossiers), in under two minutes: CI runs it so a
+# benchmark can never stop running unnoticed. It measures; it asserts no time.
+bench-smoke: install-dev system-deps
+	$(BIN)/python scripts/bench.py --dossiers 2000 --rounds 3
+	$(BIN)/python scripts/bench_search.py --dossiers 2000 --rounds 3
+	$(BIN)/python scripts/bench_http.py --dossiers 2000 --duration 3 --connections 10
+	$(BIN)/python scripts/bench_financing.py --dossiers 300 --contracts 200 --rounds 1
+	$(BIN)/python scripts/bench_documents.py --rounds 1
+	$(BIN)/python scripts/bench_import.py --rows 500 --rounds 1 --confirm-rounds 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -17,6 +17,7 @@ from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_login import current_user
 from flask_wtf.csrf import _FlaskFormCSRF
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.utils import cached_property
@@ -209,7 +210,9 @@ class SecureModelView(ListDoorMixin, ModelView):
         return policy.scoped(super().get_query(), self.model, current_user)
 
     def get_count_query(self):
-        return policy.scoped(super().get_count_query(), self.model, current_user)
+        # count(*) rather than Flask-Admin's count(?) with '*' bound: SQLite's fast count.
+        query = db.session.query(sa.func.count()).select_from(self.model)
+        return policy.scoped(query, self.model, current_user)
 
     # --- door: details / edit / delete / ajax_update: get_one through the scoped query --------
     def get_one(self, id):

@@ -1,23 +1,22 @@
 """The dossier list and details (every role, each in its scope); the pencil opens the tabs and
 "Créer" Sillon's creation form (both through portal/dossiers/service.py)."""
-from flask import abort, flash, g, redirect, request
+from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
-from flask_admin.model.template import DeleteRowAction, TemplateLinkRowAction
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload, joinedload
+from sqlalchemy.orm import defaultload, joinedload, lazyload
 
 from forms.dossier_create import DossierCreateForm
 from portal import policy
-from portal.dossiers import listing, service
+from portal.dossiers import list_menus, listing, service
 from portal.extensions import db
 from portal.models import Dossier, Formation, User
 from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
 from portal.dossiers.workflow import STATE_CHOICES, state_label
 
+from . import dossier_list_rows
 from .base import SecureModelView
 from .dossier_employer import DossierEmployerFoundMixin
 from .dossier_financing import DossierFinancingMixin
@@ -26,29 +25,20 @@ from .dossier_remuneration import DossierRemunerationMixin
 from .dossier_tabs import DossierTabsMixin
 from .dossier_uploads import DossierUploadsMixin
 from .dossier_workflow import DossierWorkflowMixin
-from .filters import FrenchDateRangeFilter, LateFilter, NextActorFilter, ScopedFilterEqual
-
-
-def _per_request(build):
-    """An option list built once per request (the training and promotion menus share one
-    query), from the person's scope (portal.dossiers.listing)."""
-    def options(user):
-        cache = g.setdefault("sillon_dossier_options", {})
-        if build not in cache:
-            cache[build] = build(user)
-        return cache[build]
-    return options
-
-
-_formation_rows = _per_request(listing.formation_rows)
+from .filters import (EmployerFilter, FrenchDateRangeFilter, LateFilter, NextActorFilter,
+                      ScopedFilterEqual)
 
 
 def _formation_options(user):
-    return listing.formation_options(_formation_rows(user))
+    return list_menus.menus(user).training_options()
 
 
 def _promotion_options(user):
-    return listing.promotion_options(_formation_rows(user))
+    return list_menus.menus(user).promotion_options()
+
+
+def _advisor_options(user):
+    return list_menus.menus(user).advisor_options()
 
 
 def creatable_formations(user) -> list[Formation]:
@@ -89,33 +79,21 @@ CREATE_SECTIONS = [
 
 
 def _state_badge(view, context, model, name):
-    return Markup('<span class="badge badge-secondary sillon-state" data-state="{}">{}</span>'
-                  ).format(model.state, state_label(model.state))
-
-
-def _apprentice(view, context, model, name):
-    # The dossier opens on its tabs (Données de base first).
-    return Markup('<a href="{}" class="sillon-open-dossier">{}</a>').format(
-        view.get_url(".tab_view", dossier_id=model.id, tab_code="base"),
-        model.apprenti_nom_complet)
+    return dossier_list_rows.CELLS["state"](model, None)
 
 
 def _next_actors(view, context, model, name):
     return listing.next_actors_label(model.state)
 
 
-class OpenRowAction(TemplateLinkRowAction):
-    """The pencil: the dossier's tabs (row_actions.open_row), named after the apprentice."""
-
-    def __init__(self):
-        super().__init__("row_actions.open_row", "Ouvrir le dossier")
-
-
-# The list's rows need the training's title and year, never its managers (selectin-loaded by
-# the model) nor the advisor's roles: two to four statements fewer per list page.
+# The list's rows need the training's title and year and the employer, never the training's
+# managers (selectin-loaded by the model) nor the advisor; the export also writes the advisor.
 LIST_LOADS = (defaultload(Dossier.formation).lazyload(Formation.responsables),
               defaultload(Dossier.formation).lazyload(Formation.gestionnaires),
-              joinedload(Dossier.cfa_conseiller).lazyload(User.roles))
+              lazyload(Dossier.cfa_conseiller))
+EXPORT_LOADS = (defaultload(Dossier.formation).lazyload(Formation.responsables),
+                defaultload(Dossier.formation).lazyload(Formation.gestionnaires),
+                joinedload(Dossier.cfa_conseiller).lazyload(User.roles))
 
 
 class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkflowMixin,
@@ -146,8 +124,7 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
         "formation.annee_campagne": "Promotion", "etablissement.denomination": "Employeur",
         "version": "Version",
     }
-    column_formatters = {"state": _state_badge, "apprenti": _apprentice,
-                         "next_actor": _next_actors}
+    column_formatters = {"state": _state_badge, "next_actor": _next_actors}
     column_formatters_export = {"state": lambda v, c, m, n: state_label(m.state),
                                 "apprenti": lambda v, c, m, n: m.apprenti_nom_complet,
                                 "next_actor": _next_actors}
@@ -176,10 +153,9 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
         FilterLike(Dossier.apprenti_nom, "Nom de l'alternant·e"),
         LateFilter(Dossier.date_debut_contrat, "Échéance"),
         ScopedFilterEqual(Formation.annee_campagne, "Promotion", options=_promotion_options),
-        ScopedFilterEqual(Dossier.etablissement_id, "Employeur",
-                          options=_per_request(listing.employer_options)),
+        EmployerFilter(Dossier.etablissement_id, "Employeur (nom ou SIRET)"),
         ScopedFilterEqual(Dossier.cfa_conseiller_id, "Conseiller·ère du CFA",
-                          options=_per_request(listing.advisor_options)),
+                          options=_advisor_options),
         NextActorFilter(Dossier.state, "Qui doit agir"),
     ]
 
@@ -202,15 +178,22 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
                  page_size=None):
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
-        query = query.options(*LIST_LOADS)
+        exporting = (request.endpoint or "").endswith(".export")  # Flask-Admin's export door
+        query = query.options(*(EXPORT_LOADS if exporting else LIST_LOADS))
         return count, (query.all() if execute else query)
 
     def list_row_label(self, row) -> str:
         return f"Sélectionner le dossier de {row.apprenti_nom_complet}"
 
+    # The rows: templates/admin/dossier/list.html with admin_views/dossier_list_rows (the
+    # pencil opens the dossier's tabs for every role; deleting is the bulk action only).
+    list_template = "admin/dossier/list.html"
+    def list_row_html(self, row, list_columns, actions, get_value):
+        return dossier_list_rows.row_html(self, row, [c for c, _ in list_columns],
+                                          bool(actions), get_value)
+
     def get_list_row_actions(self):
-        """The pencil opens the dossier's tabs for every role; no generic details screen."""
-        return [OpenRowAction()] + ([DeleteRowAction()] if self.can_delete else [])
+        return []
 
     @expose("/details/")
     def details_view(self):

@@ -101,3 +101,34 @@ class FrenchDateRangeFilter(BaseSQLAFilter):
 
     def operation(self):
         return "du … au … (jj/mm/aaaa)"
+
+
+class EmployerFilter(BaseSQLAFilter):
+    """The employer by a typed name (the establishment's or its structure's) or SIRET / SIREN,
+    accents and case ignored: a sub-select, so the list stays one row per dossier and no menu
+    lists thousands of employers. The scope is the list's own (portal.policy)."""
+
+    def apply(self, query, value, alias=None):
+        from sqlalchemy import select
+
+        from portal.models import Etablissement
+        from portal.rules.search import fold
+        # Etablissement.recherche: its name, SIRET and structure's name folded at write time
+        # (lower case, no accents): « marche frais », « MARCHÉ » and « 848 422 069 » all match.
+        term = fold(value)
+        digits = re.sub(r"[\s.]", "", term)
+        term = digits if digits.isdigit() else term
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        employers = select(Etablissement.id).where(
+            Etablissement.recherche.like(pattern, escape="\\"))
+        return query.filter(self.column.in_(employers))
+
+    def clean(self, value):
+        return " ".join((value or "").split())[:120]
+
+    def validate(self, value):
+        return bool(" ".join((value or "").split()))
+
+    def operation(self):
+        return "contient"

@@ -26,6 +26,7 @@ through portal.exports (CSV streamed; XLSX only as a second type, anything else 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -53,6 +54,9 @@ FRENCH_DATES = {datetime: lambda view, value, name: exports.moment_text(value),
                 date: lambda view, value, name: exports.day_text(value)}
 LIST_TYPE_FORMATTERS = {**FRENCH_DATES, **DEFAULT_FORMATTERS}
 DETAIL_TYPE_FORMATTERS = {**FRENCH_DATES, **DETAIL_FORMATTERS}
+
+
+INDENTATION = re.compile(r"\n\s+")  # leading blanks and empty lines
 
 
 def clamp(value, low: int, high: int) -> int:
@@ -185,6 +189,14 @@ class ListDoorMixin:
 
     column_type_formatters = LIST_TYPE_FORMATTERS
     column_type_formatters_detail = DETAIL_TYPE_FORMATTERS
+
+    def render(self, template, **kwargs):
+        """A list page without its templates' indentation (a sixth of its bytes): a list has
+        no <pre> nor <textarea> whose text the indentation belongs to."""
+        html = super().render(template, **kwargs)
+        if template == self.list_template and isinstance(html, str):
+            return INDENTATION.sub("\n", html)
+        return html
 
     def list_row_label(self, row) -> str:
         """The accessible name of a row's check box (templates/admin/sillon_list.html)."""

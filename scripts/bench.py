@@ -9,9 +9,12 @@ plus N synthetic dossiers, and registers on the same app a plain, unscoped
 ``plain_dossier``) with the same columns, default sort and filters as DossierView.
 
 For each demo account (and the plain view, browsed as the admin) it times with the Flask test
-client the list page (20 rows, default sort), the list with one filter (state = en_saisie) and
-the list with 100 rows, and counts the SQL statements of each request. It prints figures only:
-nothing here asserts on times.
+client, in interleaved rounds (every URL once per round, so a slow moment of the machine falls
+on all of them): the list page (20 rows, default sort), the list with one filter (state =
+en_saisie), a search by last name, by SIRET and by OPCO number, and the list with 100 rows; it
+counts the SQL statements and bytes of each page and this process's CPU per request (and the
+requests a second two workers of that CPU would serve). It prints figures only: nothing here
+asserts on times.
 """
 from __future__ import annotations
 
@@ -201,30 +204,65 @@ def listed_total(html: str) -> int | None:
 
 
 def fetch(client, recorder, url):
+    """(wall ms, CPU ms of this process, SQL statements, body, statements) of one request."""
     recorder.reset()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     response = client.get(url)
+    cpu_ms = (time.process_time() - cpu) * 1000
     elapsed = (time.perf_counter() - start) * 1000
     if response.status_code != 200:
         raise SystemExit(f"GET {url} answered HTTP {response.status_code}")
-    return elapsed, recorder.count, response.get_data(as_text=True), list(recorder.statements)
+    return elapsed, cpu_ms, recorder.count, response.get_data(as_text=True), \
+        list(recorder.statements)
 
 
-def timed(client, recorder, url, rounds):
-    for _ in range(WARMUPS):
-        fetch(client, recorder, url)
-    times, queries = [], set()
-    slowest = (0.0, "", None)
-    html = ""
-    for _ in range(rounds):
-        ms, count, html, statements = fetch(client, recorder, url)
-        times.append(ms)
-        queries.add(count)
+class Measure:
+    """One URL of one view, measured round after round (interleaved with the others)."""
+
+    def __init__(self, client, url):
+        self.client, self.url = client, url
+        self.times, self.cpu, self.queries, self.sizes = [], [], set(), set()
+        self.html, self.slowest = "", (0.0, "", None)
+
+    def run(self, recorder, keep: bool):
+        ms, cpu_ms, count, html, statements = fetch(self.client, recorder, self.url)
+        if not keep:
+            return
+        self.times.append(ms)
+        self.cpu.append(cpu_ms)
+        self.queries.add(count)
+        self.sizes.add(len(html.encode()))
+        self.html = html
         for sql, params, seconds in statements:
-            if seconds * 1000 > slowest[0]:
-                slowest = (seconds * 1000, sql, params)
-    return dict(times=times, median=statistics.median(times), p90=p90(times),
-                queries=sorted(queries), html=html, slowest=slowest)
+            if seconds * 1000 > self.slowest[0]:
+                self.slowest = (seconds * 1000, sql, params)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def p90(self) -> float:
+        return p90(self.times)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+    @property
+    def kib(self) -> float:
+        return max(self.sizes) / 1024
+
+
+def timed(client, recorder, url, rounds) -> dict:
+    """One URL alone, WARMUPS then ``rounds`` requests (for the other benchmarks' pages): its
+    times, median, p90, statement counts, last body and slowest statement."""
+    measure = Measure(client, url)
+    for round_ in range(WARMUPS + rounds):
+        measure.run(recorder, keep=round_ >= WARMUPS)
+    return dict(times=measure.times, median=measure.median, p90=measure.p90,
+                queries=sorted(measure.queries), html=measure.html, slowest=measure.slowest,
+                cpu=measure.cpu_median)
 
 
 def p90(values):
@@ -261,6 +299,27 @@ def explain(app, sql: str, params) -> list[str]:
             return [row[0] for row in rows]
 
 
+def search_terms(app) -> dict[str, str]:
+    """What people type: a last name (with its accent when it has one), a SIRET, an OPCO
+    number, taken from the data."""
+    from sqlalchemy import func, select
+
+    from portal.extensions import db
+    from portal.models import Dossier, PriseEnCharge
+    with app.app_context():
+        name = db.session.scalar(select(Dossier.apprenti_nom).order_by(
+            func.length(Dossier.apprenti_nom).desc(), Dossier.id).limit(1))
+        siret = db.session.scalar(select(Dossier.employeur_siret).where(
+            Dossier.employeur_siret.is_not(None)).order_by(Dossier.id).limit(1))
+        opco = db.session.scalar(select(PriseEnCharge.numero_opco).where(
+            PriseEnCharge.numero_opco.is_not(None)).order_by(PriseEnCharge.id).limit(1))
+    return {"nom": name or "Martin", "siret": siret or "73834085001141",
+            "opco": opco or "OPCO"}
+
+
+MEASURES = ("page20", "filtered", "search", "size100")
+
+
 def run(args):
     total_start = time.perf_counter()
     url, stop = database(args.db)
@@ -270,34 +329,44 @@ def run(args):
         print(f"database: {args.db} ({url})")
         load_data(app, args.dossiers, args.analyze)
 
+        from urllib.parse import quote
+
         from portal.extensions import db
         with app.app_context():
             recorder = SqlRecorder(db.engine)
+        terms = search_terms(app)
+        print("search terms: " + ", ".join(f"{k} = {v!r}" for k, v in terms.items()))
 
         targets = [(PLAIN, "admin@sillon.demo", PLAIN_URL, None)]
         targets += [(email, email, SCOPED_URL, email) for email in ACCOUNTS]
         results = []
-        with step(f"timing {len(targets)} views x 4 measures x ({WARMUPS}+{args.rounds}) "
-                  "requests"):
-            for label, account, base, scope_email in targets:
-                client = login(app, account)
-                rows = scope_size(app, scope_email)
-                page20 = timed(client, recorder, base, args.rounds)
-                filtered = timed(client, recorder, f"{base}?{FILTER_ARGS}", args.rounds)
-                size20 = timed(client, recorder, f"{base}?page_size=20", args.rounds)
-                size100 = timed(client, recorder, f"{base}?page_size=100", args.rounds)
-                filtered_rows = scope_size(app, scope_email, state="en_saisie")
-                for measure, expected in ((page20, rows), (filtered, filtered_rows)):
-                    shown = listed_total(measure["html"]) or 0  # no "(N)" when N is 0
-                    if shown != expected:
-                        print(f"\n  ! {label}: the list says {shown} rows, the scope has "
-                              f"{expected}")
-                results.append(dict(label=label, rows=rows, page20=page20, filtered=filtered,
-                                    size20=size20, size100=size100,
-                                    filtered_rows=filtered_rows))
+        for label, account, base, scope_email in targets:
+            client = login(app, account)
+            results.append(dict(
+                label=label, rows=scope_size(app, scope_email),
+                filtered_rows=scope_size(app, scope_email, state="en_saisie"),
+                page20=Measure(client, base), filtered=Measure(client, f"{base}?{FILTER_ARGS}"),
+                search=Measure(client, f"{base}?search={quote(terms['nom'])}"),
+                size100=Measure(client, f"{base}?page_size=100"),
+                searches={k: Measure(client, f"{base}?search={quote(v)}")
+                          for k, v in terms.items()}))
+        total = len(targets) * (len(MEASURES) + len(terms))
+        with step(f"timing {total} URLs x ({WARMUPS}+{args.rounds}) requests, interleaved"):
+            for round_ in range(WARMUPS + args.rounds):
+                for result in results:
+                    for measure in [result[m] for m in MEASURES] + \
+                            list(result["searches"].values()):
+                        measure.run(recorder, keep=round_ >= WARMUPS)
+        for result in results:
+            for name, expected in (("page20", result["rows"]),
+                                   ("filtered", result["filtered_rows"])):
+                shown = listed_total(result[name].html) or 0  # no "(N)" when N is 0
+                if shown != expected:
+                    print(f"\n  ! {result['label']}: the list says {shown} rows, the scope has "
+                          f"{expected}")
         if args.explain:
             for result in results:
-                ms, sql, params = result["page20"]["slowest"]
+                ms, sql, params = result["page20"].slowest
                 print(f"\n--- {result['label']}: slowest statement of the list page "
                       f"({ms:.1f} ms)\n{sql}\nparams: {params}")
                 for line in explain(app, sql, params):
@@ -316,29 +385,39 @@ def run(args):
 
 
 def print_table(results, args):
-    plain = results[0]["page20"]["median"]
-    plain_f = results[0]["filtered"]["median"]
-    header = (f"{'view / role':<24} {'rows in scope':>13} {'median ms':>9} {'p90 ms':>7} "
-              f"{'ratio':>6} {'filtered ms':>11} {'f.ratio':>7} {'f.rows':>7} "
-              f"{'100/page ms':>11} {'q@20':>5} {'q@100':>5} {'slowest SQL ms':>14}")
+    plain = results[0]
+    header = (f"{'view / role':<24} {'rows':>7} {'page ms':>8} {'p90':>6} {'ratio':>6} "
+              f"{'filter':>7} {'ratio':>6} {'search':>7} {'ratio':>6} {'100/page':>8} "
+              f"{'q@20':>4} {'q@100':>5} {'KiB@20':>6} {'KiB@100':>7} {'CPU ms':>6} "
+              f"{'req/s x2':>8}")
     print(f"\nDossier list, {args.db}, {args.dossiers} synthetic dossiers, "
-          f"{'with' if args.analyze else 'without'} ANALYZE, "
-          f"median / p90 over {args.rounds} requests after {WARMUPS} warm-ups "
-          f"(ratio = median / plain view's median)")
+          f"{'with' if args.analyze else 'without'} ANALYZE, medians over {args.rounds} "
+          f"interleaved rounds after {WARMUPS} warm-ups (ratio = median / plain view's "
+          f"median; CPU ms = this process's CPU per page of 20; req/s x2 = what two workers "
+          f"of that CPU would serve, 2 x 1000 / CPU ms)")
     print(header)
     print("-" * len(header))
 
     def queries(measure):
-        return "/".join(str(q) for q in measure["queries"])
+        return "/".join(str(q) for q in sorted(measure.queries))
 
     for r in results:
-        print(f"{r['label']:<24} {r['rows']:>13} {r['page20']['median']:>9.1f} "
-              f"{r['page20']['p90']:>7.1f} {r['page20']['median'] / plain:>5.2f}x "
-              f"{r['filtered']['median']:>11.1f} {r['filtered']['median'] / plain_f:>6.2f}x "
-              f"{r['filtered_rows']:>7} "
-              f"{r['size100']['median']:>11.1f} {queries(r['size20']):>5} "
-              f"{queries(r['size100']):>5} {r['page20']['slowest'][0]:>14.1f}")
-    slow = [r["label"] for r in results[1:] if r["page20"]["median"] > 1.5 * plain]
+        cpu = r["page20"].cpu_median
+        print(f"{r['label']:<24} {r['rows']:>7} {r['page20'].median:>8.1f} "
+              f"{r['page20'].p90:>6.1f} {r['page20'].median / plain['page20'].median:>5.2f}x "
+              f"{r['filtered'].median:>7.1f} "
+              f"{r['filtered'].median / plain['filtered'].median:>5.2f}x "
+              f"{r['search'].median:>7.1f} {r['search'].median / plain['search'].median:>5.2f}x "
+              f"{r['size100'].median:>8.1f} {queries(r['page20']):>4} "
+              f"{queries(r['size100']):>5} {r['page20'].kib:>6.1f} {r['size100'].kib:>7.1f} "
+              f"{cpu:>6.1f} {2000 / cpu if cpu else 0:>8.0f}")
+    print("\nsearch by what people type (median ms; ratio to the plain view's search of the "
+          "same text)")
+    for r in results:
+        cells = [f"{k} {m.median:6.1f} ({m.median / plain['searches'][k].median:4.2f}x)"
+                 for k, m in r["searches"].items()]
+        print(f"{r['label']:<24} " + "   ".join(cells))
+    slow = [r["label"] for r in results[1:] if r["page20"].median > 1.5 * plain["page20"].median]
     if slow:
         print(f"\nover 1.5x the plain view's median: {', '.join(slow)}")
 

@@ -22,6 +22,7 @@ from portal.dossiers.deadlines import dossier_deadlines
 from portal.dossiers.workflow import STATES
 from portal.extensions import db
 from portal.models import Dossier, PriseEnCharge, User
+from portal.rules.search import fold
 
 ROLES = {
     "cfa_admin": "admin@sillon.demo",
@@ -33,8 +34,8 @@ ROLES = {
 LIST = "/admin/dossier/"
 PARIS = ZoneInfo("Europe/Paris")
 # Filter URL arguments: flt<position>_<index of DossierView.column_filters>.
-FLT = {"state": 0, "formation": 1, "start": 3, "late": 5, "promotion": 6, "employer": 7, "advisor": 8,
-       "actor": 9}
+FLT = {"state": 0, "formation": 1, "start": 3, "late": 5, "promotion": 6, "employer": 7,
+       "employer_siren": 7, "advisor": 8, "actor": 9}
 EXPORT_HEADER = ["N°", "Alternant·e", "Formation", "Promotion", "Employeur",
                  "SIRET de l'établissement employeur", "État", "Qui doit agir", "Dispositif",
                  "E-mail de l'alternant·e", "Contact au CFA", "Début du contrat",
@@ -179,10 +180,11 @@ def test_dates_are_french_with_no_seconds(app, login, role):
 # --- search -------------------------------------------------------------------------------------
 
 def _matches(row: Row, term: str) -> bool:
-    term = term.lower()
+    """Accents and case ignored (issue 16 §2: portal.rules.search.fold, tested on its own)."""
+    term = fold(term)
     fields = [row.nom, row.prenom, row.email, row.siret, row.denomination, row.etab_siret,
               row.raison_sociale, row.opco or ""]
-    return any(term in f.lower() for f in fields)
+    return any(term in fold(f) for f in fields)
 
 
 SEARCH_KEYS = {
@@ -255,8 +257,17 @@ FILTERS = {
                   lambda r, v: r.formation_id == v),
     "promotion": (lambda rows: _pick({r.year for r in rows.values()}),
                   lambda r, v: r.year == v),
-    "employer": (lambda rows: _pick({r.etablissement_id for r in rows.values()}),
-                 lambda r, v: r.etablissement_id == v),
+    # The employer by a typed name (the establishment's or its structure's, any case) or the
+    # start of a SIRET: no menu of every employer.
+    "employer": (lambda rows: (_pick({r.denomination for r in rows.values()
+                                      if r.etablissement_id}) or "").upper(),
+                 lambda r, v: r.etablissement_id is not None and (
+                     v.lower() in r.denomination.lower()
+                     or v.lower() in (r.raison_sociale or "").lower())),
+    "employer_siren": (lambda rows: (_pick({r.etab_siret for r in rows.values()
+                                            if r.etablissement_id}) or "")[:9],
+                       lambda r, v: r.etablissement_id is not None
+                       and r.etab_siret.startswith(v)),
     "advisor": (lambda rows: _pick({r.advisor_id for r in rows.values()}),
                 lambda r, v: r.advisor_id == v),
     "late": (lambda rows: "opco", lambda r, v: r.late_opco),
@@ -318,7 +329,7 @@ def test_filter_menus_name_only_what_the_person_sees(app, login, role):
     _, page = listed(login(ROLES[role]))
     menus = _filter_menus(page)
     mine = {str(r.etablissement_id) for r in rows.values() if r.etablissement_id}
-    assert set(menus["Employeur"]) == mine
+    assert "Employeur (nom ou SIRET)" in menus and not menus["Employeur (nom ou SIRET)"]
     assert set(menus["Conseiller·ère du CFA"]) == {str(r.advisor_id) for r in rows.values()
                                                    if r.advisor_id}
     assert {str(r.formation_id) for r in rows.values()} <= set(menus["Formation"])
@@ -338,8 +349,10 @@ def test_a_filter_value_outside_the_scope_shows_nothing_of_it(app, login, role):
     if not outside:
         assert role in ("cfa_admin", "conseil")
         return
-    ids, page = listed(login(ROLES[role]), **{f"flt0_{FLT['employer']}": min(outside)})
-    assert ids == set()
+    name = next(r.denomination for r in _all_rows(app).values()
+                if r.etablissement_id == min(outside))
+    ids, page = listed(login(ROLES[role]), **{f"flt0_{FLT['employer']}": name})
+    assert not ids & {r.id for r in _all_rows(app).values() if r.id not in rows}
 
 
 # --- page size, exports -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from functools import lru_cache
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from forms.auth import LoginForm, RegistrationForm
@@ -29,7 +30,8 @@ def load_user(user_id: str):
         return None
     if not 0 < uid < 2**31:  # users.id is an INTEGER column
         return None
-    user = db.session.get(User, uid)
+    # The person and their roles in one statement (every page reads the roles).
+    user = db.session.get(User, uid, options=[joinedload(User.roles)])
     if user is None or not user.active or not hmac.compare_digest(
             user.session_token.encode(), token.encode()):
         return None

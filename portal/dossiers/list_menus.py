@@ -1,0 +1,89 @@
+"""The dossier list's filter menus (training, promotion, CFA advisor) read in one statement per
+page (issue 16: at most 4 statements a list page: the person with their roles, the count, the
+page, these menus).
+
+Both option lists come from the person's own scope (portal.policy): the trainings they may see
+and those of the dossiers they see, the advisors named on the dossiers they see; never another
+owner's names. The employer is filtered by a typed name or SIRET (admin_views/filters.py), not
+by a menu: a CFA works with thousands of employers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g, has_request_context
+from sqlalchemy import Integer, String, literal, null, or_, select, union_all
+from sqlalchemy.sql.elements import True_
+
+from portal import policy
+from portal.extensions import db
+from portal.models import Dossier, Formation, User
+
+_TRAINING, _ADVISOR = "f", "a"
+_CACHE = "sillon_dossier_list_menus"
+
+
+@dataclass(frozen=True)
+class Menus:
+    trainings: tuple[tuple[int, str, int | None], ...]   # (id, title, campaign year)
+    advisors: tuple[tuple[int, str], ...]                # (id, « NOM Prénom »)
+
+    def training_options(self) -> list[tuple[int, str]]:
+        return [(pk, Formation.label_for(title, year)) for pk, title, year in self.trainings]
+
+    def promotion_options(self) -> list[tuple[int, str]]:
+        years = sorted({year for _, _, year in self.trainings if year is not None},
+                       reverse=True)
+        return [(year, str(year)) for year in years]
+
+    def advisor_options(self) -> list[tuple[int, str]]:
+        return list(self.advisors)
+
+
+def _of_visible_dossiers(column, user):
+    """``SELECT column FROM dossiers WHERE <the person's scope>``, or None when the person sees
+    every dossier (no sub-select over the whole table is needed then)."""
+    scope = policy.row_filter(Dossier, user)
+    if isinstance(scope, True_):
+        return None
+    return select(column).where(scope, column.is_not(None))
+
+
+def menus_statement(user):
+    """One UNION ALL: (kind, id, text, second text, year) rows, trainings then advisors."""
+    trainings = select(literal(_TRAINING).label("kind"), Formation.id.label("id"),
+                       Formation.intitule.label("text"),
+                       null().cast(String).label("other"),
+                       Formation.annee_campagne.label("year"))
+    of_dossiers = _of_visible_dossiers(Dossier.formation_id, user)
+    if of_dossiers is not None:
+        trainings = trainings.where(or_(policy.row_filter(Formation, user),
+                                        Formation.id.in_(of_dossiers)))
+    named = _of_visible_dossiers(Dossier.cfa_conseiller_id, user)
+    if named is None:
+        named = select(Dossier.cfa_conseiller_id).where(Dossier.cfa_conseiller_id.is_not(None))
+    advisors = select(literal(_ADVISOR), User.id, User.last_name, User.first_name,
+                      null().cast(Integer)).where(User.id.in_(named))
+    return union_all(trainings, advisors)
+
+
+def load_menus(user) -> Menus:
+    trainings, advisors = [], []
+    for kind, pk, text, other, year in db.session.execute(menus_statement(user)):
+        if kind == _TRAINING:
+            trainings.append((pk, text, year))
+        else:
+            advisors.append((pk, f"{(text or '').upper()} {other or ''}".strip()))
+    trainings.sort(key=lambda row: (-(row[2] or 0), row[1] or ""))
+    advisors.sort(key=lambda row: row[1])
+    return Menus(tuple(trainings), tuple(advisors))
+
+
+def menus(user) -> Menus:
+    """The menus of this request (read once, whichever filter asks first)."""
+    if not has_request_context():
+        return load_menus(user)
+    cache = g.setdefault(_CACHE, {})
+    if user.id not in cache:
+        cache[user.id] = load_menus(user)
+    return cache[user.id]
