@@ -969,8 +969,11 @@ def test_tab_post_by_state(app, world, as_, account, state, expected):
                 assert after["employeur_contact_email"] == payload["email"]
             else:
                 assert after["apprenti_nom"] == "Modifiénom"
+                # recherche: the folded search text follows the name (issue 16).
                 assert changed_columns(before, after) <= {"apprenti_nom",
-                                                          "apprenti_date_naissance"}
+                                                          "apprenti_date_naissance",
+                                                          "recherche"}
+                assert "modifienom" in after["recherche"]
             assert after["version"] > before["version"]
         else:
             assert response.status_code in (302, 303)

@@ -590,15 +590,22 @@ def test_xlsx_with_too_many_members():
 
 
 def test_xlsx_too_big_in_total():
-    """60 members just under 1 MiB each (no ratio check, no count: nothing but zeros)."""
-    filler = {f"xl/media/image{i}.bin": b"\0" * (1024 * 1024 - 1) for i in range(60)}
-    assert "60 Mo pour 50 Mo au plus" in _refusal(_rezip(filler))
+    """Members just under 1 MiB each, past the total (no ratio check, no count: nothing but
+    zeros). The limits are the module's, sized for 20 000 rows (issue 16)."""
+    MiB = 1024 * 1024
+    count = import_files.XLSX_MAX_TOTAL // MiB + 10
+    filler = {f"xl/media/image{i}.bin": b"\0" * (MiB - 1) for i in range(count)}
+    expected = f"{count} Mo pour {import_files.XLSX_MAX_TOTAL // MiB} Mo au plus"
+    assert expected in _refusal(_rezip(filler))
 
 
 def test_xlsx_with_a_member_too_big():
-    body = b"<c/>" * (12 * 1024 * 1024 // 4)  # 12 MiB, the limit is 10
-    assert "une partie de 12 Mo pour 10 Mo au plus" in _refusal(_rezip({SHEET: _sheet(body)},
-                                                                       level=1))
+    MiB = 1024 * 1024
+    size = import_files.XLSX_MAX_MEMBER + 4 * MiB
+    body = b"<c/>" * (size // 4)
+    expected = (f"une partie de {size // MiB} Mo pour "
+                f"{import_files.XLSX_MAX_MEMBER // MiB} Mo au plus")
+    assert expected in _refusal(_rezip({SHEET: _sheet(body)}, level=1))
 
 
 def test_xlsx_with_a_member_compressed_too_much():
@@ -609,12 +616,16 @@ def test_xlsx_with_a_member_compressed_too_much():
 def test_xlsx_with_too_many_elements():
     import random
     rng = random.Random(12)
-    # Random styles keep the ratio low (~4) while the row holds 200 000 cells (~2.6 MB).
-    body = b"".join(b'<c s="%d"/>' % rng.randrange(10**6) for _ in range(200_000))
+    # Random styles keep the ratio low (~10) while the row holds more cells than the limit.
+    cells = import_files.XLSX_MAX_ELEMENTS + 100_000
+    body = b"".join(b'<c s="%d"/>' % rng.randrange(1000) for _ in range(cells))
     content = _rezip({SHEET: _sheet(body)})
     info = zipfile.ZipFile(io.BytesIO(content)).getinfo(SHEET)
-    assert info.file_size < 10 * 1024 * 1024 and info.file_size < 100 * info.compress_size
-    assert "plus de 150000 cellules ou éléments" in _refusal(content)
+    assert info.file_size < import_files.XLSX_MAX_MEMBER
+    assert info.file_size < 100 * info.compress_size
+    assert len(content) <= import_files.MAX_BYTES
+    assert f"plus de {import_files.XLSX_MAX_ELEMENTS} cellules ou éléments" in \
+        _refusal(content)
 
 
 def test_xlsx_member_that_lies_about_its_size():
