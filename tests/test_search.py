@@ -265,7 +265,8 @@ def test_every_demo_row_has_its_search_text(app):
         counts = [db.session.execute(sa.select(sa.func.count()).select_from(m)).scalar()
                   for m in (Dossier, Etablissement, PriseEnCharge)]
     assert all(counts) and len(pairs) == sum(counts)
-    assert all(stored == folded for stored, folded in pairs)
+    wrong = [(stored, folded) for stored, folded in pairs if stored != folded]
+    assert not wrong, wrong[:5]  # (stored, expected) of the first rows whose column is stale
 
 
 # --- the scope ---------------------------------------------------------------------------------
