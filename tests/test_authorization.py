@@ -594,6 +594,8 @@ def snapshot(app, model, pk) -> dict | None:
         if model is Formation:
             row["responsables"] = sorted(u.id for u in obj.responsables)
             row["gestionnaires"] = sorted(u.id for u in obj.gestionnaires)
+        if model is Structure:  # its name is in its establishments' search columns
+            row["recherche des établissements"] = {e.id: e.recherche for e in obj.etablissements}
         return row
 
 
@@ -603,6 +605,11 @@ def restore(app, model, pk, snap) -> None:
         table = model.__table__
         db.session.execute(sa.update(table).where(table.c.id == pk).values(
             **{c.name: snap[c.name] for c in table.columns if c.name != "id"}))
+        if model is Structure:  # a Core update: the rename's event does not run
+            sites = Etablissement.__table__
+            for site_id, text in snap["recherche des établissements"].items():
+                db.session.execute(sa.update(sites).where(sites.c.id == site_id)
+                                   .values(recherche=text))
         if model is Formation:
             for assoc, key in ((formation_responsables, "responsables"),
                                (formation_gestionnaires, "gestionnaires")):
@@ -614,10 +621,11 @@ def restore(app, model, pk, snap) -> None:
 
 
 BOOKKEEPING = {"version", "updated_at"}
+DERIVED = {"recherche des établissements"}  # follows the structure's name (search columns)
 
 
 def changed_columns(before: dict, after: dict) -> set[str]:
-    return {k for k in before if before[k] != after[k]} - BOOKKEEPING
+    return {k for k in before if before[k] != after[k]} - BOOKKEEPING - DERIVED
 
 
 @contextmanager
