@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from flask import g
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from portal.dossiers.listing import next_actors_label
+from portal.models import Dossier, Etablissement, Formation
 from portal.dossiers.workflow import state_label
-from portal.exports import day_text, moment_text
+from portal.exports import moment_text
 
 _LINK = "sillon_dossier_open_link"
 
@@ -34,9 +36,21 @@ def _apprentice(row, link):
     return f'<a href="{link}" class="sillon-open-dossier">{escape(row.apprenti_nom_complet)}</a>'
 
 
+_STATE_CELLS: dict = {}
+
+
 def _state(row, link):
-    return (f'<span class="badge badge-secondary sillon-state" data-state="{escape(row.state)}">'
+    cell = _STATE_CELLS.get(row.state)
+    if cell is None:  # one per state of the workflow table
+        cell = _STATE_CELLS[row.state] = (
+            f'<span class="badge badge-secondary sillon-state" data-state="{escape(row.state)}">'
             f'{escape(state_label(row.state))}</span>')
+    return cell
+
+
+def _day(value) -> str:
+    """dd/mm/yyyy (portal.exports.day_text) without strftime's cost, twice a row."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if value else ""
 
 
 def _text_of(value) -> str:
@@ -50,12 +64,68 @@ CELLS = {
     "next_actor": lambda row, link: escape(next_actors_label(row.state)),
     "etablissement": lambda row, link: escape(_text_of(row.etablissement)),
     "formation": lambda row, link: escape(_text_of(row.formation)),
-    "date_debut_contrat": lambda row, link: (day_text(row.date_debut_contrat)
-                                             if row.date_debut_contrat else ""),
-    "date_fin_contrat": lambda row, link: (day_text(row.date_fin_contrat)
-                                           if row.date_fin_contrat else ""),
+    "date_debut_contrat": lambda row, link: _day(row.date_debut_contrat),
+    "date_fin_contrat": lambda row, link: _day(row.date_fin_contrat),
     "updated_at": lambda row, link: moment_text(row.updated_at) if row.updated_at else "",
 }
+
+
+# --- the rows read as plain tuples ------------------------------------------------------------
+
+class _Training:
+    """A training as the list names it: its model's own __str__."""
+    __slots__ = ("intitule", "annee_campagne")
+    label_for = staticmethod(Formation.label_for)
+    __str__ = Formation.__str__
+
+    def __init__(self, intitule, annee_campagne):
+        self.intitule, self.annee_campagne = intitule, annee_campagne
+
+
+class _Site:
+    """An establishment as the list names it: its model's own __str__."""
+    __slots__ = ("denomination", "siret")
+    __str__ = Etablissement.__str__
+
+    def __init__(self, denomination, siret):
+        self.denomination, self.siret = denomination, siret
+
+
+class ListRow:
+    """One dossier of the list page: the columns its cells read (CELLS), nothing loaded
+    behind them. Its name is the model's own (Dossier.apprenti_nom_complet)."""
+    __slots__ = ("id", "apprenti_nom", "apprenti_prenom", "apprenti_email", "state",
+                 "date_debut_contrat", "date_fin_contrat", "updated_at", "formation",
+                 "etablissement")
+    apprenti_nom_complet = Dossier.apprenti_nom_complet
+
+    def __init__(self, values):
+        (self.id, self.apprenti_nom, self.apprenti_prenom, self.apprenti_email, self.state,
+         self.date_debut_contrat, self.date_fin_contrat, self.updated_at, intitule, annee,
+         denomination, siret, site_id) = values
+        self.formation = _Training(intitule, annee)
+        self.etablissement = _Site(denomination, siret) if site_id is not None else None
+
+
+def _of(model, column, key):
+    """The scalar sub-select of one column of the row ``key`` points at (a primary key
+    lookup per row of the page)."""
+    return select(column).where(model.id == key).correlate(Dossier).scalar_subquery()
+
+
+def fetch(query) -> list[ListRow]:
+    """The page of Flask-Admin's list query (its filters, search, order, offset and limit
+    kept) as ListRows: one statement, no ORM instance built (a fifth of a list request)."""
+    page = query.enable_eagerloads(False).with_entities(
+        Dossier.id, Dossier.apprenti_nom, Dossier.apprenti_prenom, Dossier.apprenti_email,
+        Dossier.state, Dossier.date_debut_contrat, Dossier.date_fin_contrat,
+        Dossier.updated_at,
+        _of(Formation, Formation.intitule, Dossier.formation_id),
+        _of(Formation, Formation.annee_campagne, Dossier.formation_id),
+        _of(Etablissement, Etablissement.denomination, Dossier.etablissement_id),
+        _of(Etablissement, Etablissement.siret, Dossier.etablissement_id),
+        Dossier.etablissement_id)
+    return [ListRow(values) for values in page]
 
 
 def row_html(view, row, columns, with_check_box: bool, fallback) -> Markup:

@@ -29,6 +29,7 @@ import math
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Response, abort, flash, g, redirect, request, stream_with_context
@@ -45,6 +46,7 @@ MAX_SEARCH = 200
 MAX_FILTER_VALUE = 200
 MAX_FILTERS = 20
 MAX_EXTRA_ARG = 500       # other query-string values, echoed into the pager's links
+URL_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unencoded in a query string
 _INT_RANGES = ((sa.SmallInteger, 2**15 - 1), (sa.BigInteger, 2**63 - 1), (sa.Integer, 2**31 - 1))
 
 
@@ -148,6 +150,13 @@ def filter_value_ok(flt, value: str) -> bool:
     return all(_fits(column_type, v) for v in values)
 
 
+def list_query_string(values: dict) -> str:
+    """``?a=1&b=2`` as Werkzeug's url_for writes the arguments of no rule's path: in their
+    order, None left out, percent-encoded but for the characters it keeps."""
+    items = [(key, value) for key, value in values.items() if value is not None]
+    return "?" + urlencode(items, safe=URL_SAFE) if items else ""
+
+
 def _short(value: str) -> str:
     value = value.replace("\x00", "")
     return value if len(value) <= 40 else value[:40] + "…"
@@ -197,6 +206,20 @@ class ListDoorMixin:
         if template == self.list_template and isinstance(html, str):
             return INDENTATION.sub("\n", html)
         return html
+
+    def _get_list_url(self, view_args) -> str:
+        """Flask-Admin's URL of the list with these arguments (page, sort, search, filters), the
+        same string, its path built once per request (a page asks for twenty of them)."""
+        kwargs = dict(page=view_args.page or None, sort=view_args.sort,
+                      desc=1 if view_args.sort_desc else None, search=view_args.search)
+        kwargs.update(view_args.extra_args)
+        kwargs["page_size"] = self.get_safe_page_size(view_args.page_size)
+        kwargs.update(self._get_filters(view_args.filters))
+        paths = g.setdefault("sillon_list_paths", {})
+        path = paths.get(self.endpoint)
+        if path is None:
+            path = paths[self.endpoint] = self.get_url(".index_view")
+        return path + list_query_string(kwargs)
 
     def list_row_label(self, row) -> str:
         """The accessible name of a row's check box (templates/admin/sillon_list.html)."""

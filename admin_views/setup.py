@@ -12,6 +12,7 @@ from portal.models import (ActionFormation, AideEmployeur, Cfa, CodeReference,
 
 from .dossiers import DossierView
 from .finance_dashboard import FinanceDashboardView
+from . import page_chrome
 from .financing import (CfaContactView, NpecView, OrganismeDelegantView, PlafondView,
                         PriseEnChargeView)
 from .people import UserView
@@ -44,6 +45,7 @@ class HomeView(AdminIndexView):
 def init_admin(app):
     admin = Admin(app, name="Sillon", index_view=HomeView(name="Accueil", url="/admin"),
                   theme=Bootstrap4Theme(base_template="admin/sillon_base.html", swatch="default"))
+    page_chrome.install(app)
     admin.add_view(DossierView(Dossier, name="Dossiers", endpoint="dossier"))
     admin.add_view(FormationView(Formation, name="Formations", endpoint="formation"))
     admin.add_view(StructureView(Structure, name="Structures", endpoint="structure",

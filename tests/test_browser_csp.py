@@ -155,11 +155,11 @@ def test_cfa_admin_screens(app, live_server, watched, deletable):
     page.wait_for_timeout(200)
     assert page.url == f"{live_server}/admin/dossier/"
 
-    # A bulk action with nothing selected: Flask-Admin's French alert, nothing posted.
+    # A bulk action with nothing selected: a French alert, nothing posted.
     w.answer()
     page.click("text=Avec la sélection")
     page.click("[data-model-action=delete]")
-    assert w.dialogs == ["Veuillez choisir au moins un modèle."]
+    assert w.dialogs == ["Sélectionnez au moins un dossier."]
 
     # Bulk delete with its confirmation: refused first (nothing happens), then accepted.
     first, second = deletable
