@@ -372,15 +372,21 @@ class SecureModelView(ListDoorMixin, ModelView):
 
     # --- door: filter option lists, computed per request from scoped queries --------------------
     def _get_filter_groups(self):
-        groups = super()._get_filter_groups()
-        if not groups:
-            return groups
-        for items in groups.values():
-            for item in items:
-                flt = self._filters[item["index"]]
-                if getattr(flt, "scoped_options", False):
-                    item["options"] = [(str(k), str(v)) for k, v in flt.get_options(self) or ()]
-        return groups
+        """Flask-Admin's filter groups (names, operations, static options: the same for every
+        request, made non-lazy once) with each scoped filter's options read for this person."""
+        fixed = self.__dict__.get("_sillon_filter_groups")
+        if fixed is None:
+            fixed = self._sillon_filter_groups = super()._get_filter_groups() or {}
+        groups = {}
+        for label, items in fixed.items():
+            groups[label] = [self._with_scoped_options(item) for item in items]
+        return groups or None
+
+    def _with_scoped_options(self, item: dict) -> dict:
+        flt = self._filters[item["index"]]
+        if not getattr(flt, "scoped_options", False):
+            return item  # shared, never changed
+        return dict(item, options=[(str(k), str(v)) for k, v in flt.get_options(self) or ()])
 
 
 class ScopedOptionsMixin:

@@ -3,6 +3,8 @@ menu kept for a person's roles and page is the one rendered afresh, for every pe
 kind of page; the list's URLs built without url_for are url_for's."""
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -87,3 +89,25 @@ def test_a_fixed_url_is_url_for(app):
                                  ("auth.account", {}), ("favicon", {})]:
             assert page_chrome.fixed_url(endpoint, **values) == url_for(endpoint, **values)
             assert page_chrome.fixed_url(endpoint, **values) == url_for(endpoint, **values)
+
+
+def _filter_groups(client) -> dict:
+    page = client.get("/admin/dossier/").get_data(as_text=True)
+    return json.loads(html.unescape(re.search(
+        r'<div id="filter-groups-data" class="d-none">(.*?)</div>', page, re.S).group(1)))
+
+
+def test_the_filter_menus_kept_are_flask_admins_with_each_persons_options(app, login):
+    """The filter groups are made once (admin_views/base); each scoped menu is read for the
+    person asking (portal/dossiers/list_menus)."""
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "dossier")
+    seen = {}
+    for email in ("admin@sillon.demo", "rh@acme.sillon.demo", "resp.droit@sillon.demo"):
+        client = login(email)
+        kept = _filter_groups(client)
+        view.__dict__.pop("_sillon_filter_groups", None)
+        assert _filter_groups(client) == kept, email
+        seen[email] = {label: [item["options"] for item in items]
+                       for label, items in kept.items()}
+    assert seen["admin@sillon.demo"]["Formation"] != seen["resp.droit@sillon.demo"]["Formation"]
+    assert seen["admin@sillon.demo"]["État"] == seen["rh@acme.sillon.demo"]["État"]
