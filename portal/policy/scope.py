@@ -176,12 +176,30 @@ def _register(filters: dict, view: dict, create: dict, edit: dict, delete: dict)
         table.update(extra)
 
 
+# Each rule above reads nothing of the person but their id and roles (and no date, no
+# setting): the clause it builds for (model, id, roles) is built once and reused. An SQL
+# expression is immutable, and the rows it selects are read when a statement runs: a person
+# made référent of a structure meanwhile sees its dossiers at once (tests/test_policy_memo.py).
+_CLAUSES: dict[tuple, object] = {}
+MAX_CLAUSES = 4096  # (model, person, roles) kept; a full table starts again
+
+
 def row_filter(model, user: User):
     """The SQL filter restricting ``model`` to what ``user`` may see. Unknown model: nothing."""
     if user is None or not getattr(user, "is_authenticated", False):
         return false()
     rule = _FILTERS.get(model)
-    return rule(user) if rule else false()
+    if rule is None:
+        return false()
+    if user.id is None:
+        return rule(user)
+    key = (model, user.id, user.role_codes)
+    clause = _CLAUSES.get(key)
+    if clause is None:
+        if len(_CLAUSES) >= MAX_CLAUSES:
+            _CLAUSES.clear()
+        clause = _CLAUSES[key] = rule(user)
+    return clause
 
 
 def scoped(query, model, user: User):
