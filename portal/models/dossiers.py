@@ -26,6 +26,10 @@ class Dossier(db.Model):
         # B-tree instead of the whole table.
         db.Index("ix_dossiers_etablissement_contact", "etablissement_id", "employer_contact_id",
                  "state"),
+        # The list's advisor menu of a training's staff (portal/dossiers/list_menus.py reads the
+        # advisors named on the dossiers of their trainings): covering, no read of the table
+        # (migration 0010, issue 16 §1).
+        db.Index("ix_dossiers_formation_conseiller", "formation_id", "cfa_conseiller_id"),
         # Most dossiers get their apprentice account late (or never, when imported): a partial
         # index keeps the planner's estimate of "apprentice_user_id = ?" at one row.
         db.Index("ix_dossiers_apprentice_user_id", "apprentice_user_id",

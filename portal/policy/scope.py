@@ -58,10 +58,17 @@ def _any(clauses):
 
 def employer_dossier_clauses(user: User) -> list:
     """The dossiers a person sees as an employer: those naming them as the employer's contact,
-    and those of the establishments of the structures they are référent of."""
-    return [Dossier.employer_contact_id == user.id,
-            Dossier.etablissement_id.in_(select(Etablissement.id).where(
-                Etablissement.structure_id.in_(referent_structure_ids(user))))]
+    and those of the establishments of the structures they are référent of.
+
+    One ``id IN (… UNION …)`` (issue 16 §1): each branch is an index search (the contact's
+    index, the establishment's), so the cost follows the person's dossiers, not the table.
+    An OR of the two makes SQLite and PostgreSQL read the whole establishment index for every
+    employer, even one with no dossier (tests/test_query_plans.py)."""
+    establishments = select(Etablissement.id).where(
+        Etablissement.structure_id.in_(referent_structure_ids(user)))
+    return [Dossier.id.in_(union(
+        select(Dossier.id).where(Dossier.employer_contact_id == user.id),
+        select(Dossier.id).where(Dossier.etablissement_id.in_(establishments))))]
 
 
 # --- row filters per model ------------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""The dossier list's statements keep their indexes (issue 16 §1): for each role, the list's
+count, page and filter menus, plain, filtered by state and searched by a name, a SIRET and an
+OPCO number, as the real requests send them (Flask-Admin's list with DossierView's
+get_count_query, portal.policy's scope, portal.dossiers.listing's search and list_menus),
+each put under the database's EXPLAIN.
+
+No statement reads the dossiers table (or one of its indexes) from end to end when the person
+sees part of it:
+
+- SQLite: no ``SCAN dossiers`` line, except the search's scan of its narrow column index
+  (``ix_dossiers_recherche``: a LIKE '%term%' has no other path on SQLite) and, for a page, the
+  walk of the primary key in the page's order (no sort), which stops after a page;
+- PostgreSQL (``pytest --db=postgresql``): with sequential scans switched off in the
+  transaction (the demo's tables are small, PostgreSQL would read them whole), no
+  ``Seq Scan on dossiers`` and no index scan of dossiers without an ``Index Cond``.
+
+The CFA staff see every dossier: their count reads one index whole, by nature; the same rules
+hold for their searches and filters.
+
+A planner chooses by the table's statistics: on SQLite the module runs on a database of its
+own, the demo data plus SYNTHETIC dossiers and ANALYZE (on the demo's few rows and no
+statistics SQLite searches every index and would hide a lost one); on PostgreSQL on the
+session's database with sequential scans off. The figures at 100 000 dossiers:
+scripts/bench_search.py --explain and scripts/bench.py --explain."""
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Dossier, Etablissement, PriseEnCharge, User
+from tests.conftest import make_app
+from tests.support.web import login as log_in
+
+LIST = "/admin/dossier/"
+ADMIN = "admin@sillon.demo"
+# The CFA admin, a training's manager and gestionnaire, an employer référent, an apprentice.
+ROLES = [ADMIN, "resp.info@sillon.demo", "gest.info@sillon.demo", "rh@acme.sillon.demo",
+         "alice@etu.sillon.demo"]
+SEARCH_INDEX = "USING COVERING INDEX ix_dossiers_recherche"
+# FilterEqual(Dossier.state) is DossierView.column_filters[0] (flt<position>_<index>).
+STATE_FILTER = {"flt0_0": "en_saisie"}
+SYNTHETIC = 20_000
+
+
+@pytest.fixture(scope="module")
+def planned(app, db_backend, tmp_path_factory):
+    """The app whose plans are read: its own SQLite database with SYNTHETIC dossiers and the
+    planner's statistics, or the session's PostgreSQL one."""
+    if db_backend != "sqlite":
+        yield app
+        return
+    from flask_migrate import upgrade
+
+    from seeds.demo import add_synthetic_dossiers, load_demo
+    from seeds.reference import load_reference
+    folder = tmp_path_factory.mktemp("plans")
+    saved = os.environ.get("SILLON_INSTANCE_PATH")
+    big = make_app("sqlite:///" + str(folder / "plans.db"), str(folder / "instance"))
+    try:
+        with big.app_context():
+            upgrade()
+            load_reference()
+            load_demo()
+            add_synthetic_dossiers(SYNTHETIC)
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        yield big
+        with big.app_context():
+            db.engine.dispose()
+    finally:
+        if saved is not None:
+            os.environ["SILLON_INSTANCE_PATH"] = saved
+
+
+def _client(app, email):
+    client = app.test_client()
+    assert log_in(client, email).status_code == 302, email
+    return client
+
+
+@pytest.fixture(scope="module")
+def searches(planned):
+    """What people type, taken from the demo data: a last name, a SIRET, an OPCO number."""
+    with planned.app_context():
+        name = db.session.scalar(sa.select(Dossier.apprenti_nom).where(
+            sa.func.length(Dossier.apprenti_nom) >= 3).order_by(Dossier.id).limit(1))
+        siret = db.session.scalar(sa.select(Etablissement.siret).where(
+            Etablissement.siret.is_not(None)).order_by(Etablissement.id).limit(1))
+        number = db.session.scalar(sa.select(PriseEnCharge.numero_opco).where(
+            PriseEnCharge.numero_opco.is_not(None)).order_by(PriseEnCharge.id).limit(1))
+    return {"name": name or "Martin", "siret": siret or "73834085001141",
+            "opco": number or "OPCO-2026"}
+
+
+def _queries(searches):
+    yield "list", {}
+    yield "state", STATE_FILTER
+    for kind, term in searches.items():
+        yield f"search {kind}", {"search": term}
+
+
+def _statements(app, client, query: dict) -> list[tuple[str, object]]:
+    """The statements on dossiers of one list request (the session already warm)."""
+    url = LIST + ("?" + urlencode(query) if query else "")
+    assert client.get(url).status_code == 200
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return [(sql, params) for sql, params in seen if re.search(r"\bdossiers\b", sql)]
+
+
+def _kind(sql: str) -> str:
+    if re.match(r"\s*SELECT count\(\*\)", sql):
+        return "count"
+    return "page" if re.search(r"ORDER BY dossiers\.id DESC\s+LIMIT", sql) else "menus"
+
+
+def plan_of(app, sql: str, params) -> list[str]:
+    """The statement's plan, one line a node (PostgreSQL: sequential scans switched off)."""
+    with app.app_context():
+        with db.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                return [str(row[-1]) for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + sql, params)]
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                return [row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql, params)]
+
+
+_PG_SCAN = re.compile(r"(Seq Scan|Index Scan Backward|Index Scan|Index Only Scan)"
+                      r"(?: using (\S+))? on dossiers\b")
+
+
+def full_scans(plan: list[str], kind: str, dialect: str) -> list[str]:
+    """The plan's lines that read dossiers (table or index) from end to end."""
+    if dialect == "sqlite":
+        walks_in_order = kind == "page" and not any(
+            "USE TEMP B-TREE FOR ORDER BY" in line for line in plan)
+        return [line for line in plan if re.match(r"SCAN dossiers\b", line)
+                and SEARCH_INDEX not in line
+                and not (walks_in_order and line.strip() == "SCAN dossiers")]
+    found = []
+    for k, line in enumerate(plan):
+        match = _PG_SCAN.search(line)
+        if not match:
+            continue
+        if match.group(1) == "Seq Scan":
+            found.append(line)
+            continue
+        # The node's own properties: the lines below it up to its first child or sibling.
+        props = []
+        for below in plan[k + 1:]:
+            if "->" in below or re.match(r"\s*(SubPlan|InitPlan)\b", below):
+                break
+            props.append(below)
+        if any("Index Cond" in p for p in props):
+            continue
+        in_order = kind == "page" and match.group(2) == "pk_dossiers"
+        if not in_order:
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("email", ROLES)
+def test_the_list_reads_dossiers_through_indexes(planned, searches, email):
+    app = planned
+    client = _client(app, email)
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    checked = []
+    for label, query in _queries(searches):
+        statements = _statements(app, client, query)
+        kinds = {_kind(sql) for sql, _ in statements}
+        assert {"count", "page"} <= kinds, (label, statements)
+        for sql, params in statements:
+            kind = _kind(sql)
+            if email == ADMIN and label in ("list", "state") and kind in ("count", "menus"):
+                # Every dossier: the count (and the advisors' menu) read an index whole.
+                continue
+            plan = plan_of(app, sql, params)
+            scans = full_scans(plan, kind, dialect)
+            assert not scans, f"{email}, {label}, {kind}: {scans}\n{sql}\n" + "\n".join(plan)
+            checked.append((label, kind))
+    assert len(checked) >= 10, checked
+
+
+def test_the_employer_scope_is_index_searches(planned):
+    """The employer's scope (portal.policy) alone: each branch an index search, never a scan
+    of the whole establishment index (an OR of the two was, for every employer)."""
+    from portal import policy
+    app = planned
+    with app.app_context():
+        user = db.session.execute(sa.select(User).where(
+            User.email == "rh@acme.sillon.demo")).scalar_one()
+        statement = sa.select(sa.func.count()).select_from(Dossier).where(
+            policy.row_filter(Dossier, user))
+        compiled = statement.compile(db.engine)
+        dialect = db.engine.dialect.name
+        sql, params = str(compiled), compiled.params
+        if dialect == "sqlite":
+            params = tuple(compiled.params[name] for name in compiled.positiontup)
+    plan = plan_of(app, sql, params)
+    assert not full_scans(plan, "count", dialect), "\n".join(plan)
+    text = "\n".join(plan)
+    if dialect == "sqlite":
+        assert "ix_dossiers_employer_contact_id (employer_contact_id=?)" in text, text
+        assert re.search(r"SEARCH dossiers USING (COVERING )?INDEX \S+ \(etablissement_id=\?",
+                         text), text
+    else:
+        assert re.search(r"(Index|Bitmap Index) Scan on ix_dossiers_employer_contact_id", text) \
+            or "using ix_dossiers_employer_contact_id" in text, text
