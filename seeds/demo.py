@@ -28,6 +28,8 @@ from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR,
                            Formation, MaitreApprentissage, Mission, RepresentantLegal, Structure,
                            StructureMembership, User, UserRole, formation_responsables)
 from portal.rules.contract_followup import reaches_smc_age
+from seeds.synthetic_employers import (DEMO_SHARE, DOSSIERS_PER_EMPLOYER,
+                                       add_synthetic_employers)
 from portal.rules.dates import add_months
 from portal.rules.identifiers import uai_letter
 from portal.dossiers.workflow import MAIN_PATH, STATES
@@ -754,8 +756,10 @@ _SYNTH_COLUMNS = (
 def add_synthetic_dossiers(n: int, *, batch: int = 5000) -> int:
     """Add ``n`` bare dossiers (no tabs, no history) for volume tests; returns ``n``.
 
-    Spread over every training, establishment and state; some have an employer contact of
-    their structure. Core ``INSERT … executemany`` in batches: 100 000 rows take seconds."""
+    Spread over every training and state; their employers are mostly new ones, a few dossiers
+    each (seeds/synthetic_employers), and DEMO_SHARE of them go to the demo's establishments
+    (some with an employer contact of their structure). Core ``INSERT … executemany`` in
+    batches: 100 000 rows take seconds."""
     conseil_id = db.session.execute(
         select(User.id).filter_by(email=f"conseil@{DOMAIN}")).scalar_one_or_none()
     formations = db.session.execute(
@@ -765,9 +769,13 @@ def add_synthetic_dossiers(n: int, *, batch: int = 5000) -> int:
         select(Etablissement.id, Etablissement.siret, Etablissement.structure_id)).all()
     if conseil_id is None or not formations or not sites:
         raise RuntimeError("add_synthetic_dossiers() needs the demo data: run load_demo() first.")
+    rng = random.Random(SEED + n)
+    token = uuid.uuid4().hex[:12]  # keeps e-mails unique across calls
+    employers = add_synthetic_employers(max(1, n // DOSSIERS_PER_EMPLOYER), token, rng)
     ctx = dict(
-        rng=random.Random(SEED + n),
-        token=uuid.uuid4().hex[:12],  # keeps e-mails unique across calls
+        rng=rng,
+        token=token,
+        employers=employers,
         conseil_id=conseil_id,
         formations=[(fid, start or date(2026, 9, 1),
                      max(1, round((end - start).days / 365)) if start and end else 2,
@@ -799,7 +807,8 @@ def _synthetic_row(i: int, ctx: dict) -> dict:
     state = _STATE_CODES[i % len(_STATE_CODES)]
     rank = _STATE_RANK[state]
     fid, f_start, years, conseiller_id = ctx["formations"][rng.randrange(len(ctx["formations"]))]
-    site_id, siret, structure_id = ctx["sites"][rng.randrange(len(ctx["sites"]))]
+    sites = ctx["sites"] if rng.random() < DEMO_SHARE else ctx["employers"]
+    site_id, siret, structure_id = sites[rng.randrange(len(sites))]
     candidates = ctx["contacts"].get(structure_id)
     contact = (candidates[rng.randrange(len(candidates))]
                if candidates and rng.random() < 0.6 else (None, None))
