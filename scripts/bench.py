@@ -65,6 +65,10 @@ def parse_args(argv=None):
     parser.add_argument("--explain", action="store_true",
                         help="print the slowest SQL statement of each role's list page "
                              "with its query plan")
+    parser.add_argument("--demo-share", type=float, default=None,
+                        help="share of the synthetic dossiers at the demo's nine "
+                             "establishments (default seeds.synthetic_employers.DEMO_SHARE; "
+                             "1.0: the few-employers worst case)")
     return parser.parse_args(argv)
 
 
@@ -136,7 +140,7 @@ def add_plain_view(app):
                                     endpoint="plain_dossier"))
 
 
-def load_data(app, n: int, analyze: bool = True):
+def load_data(app, n: int, analyze: bool = True, demo_share: float | None = None):
     from flask_migrate import upgrade
 
     from portal.extensions import db
@@ -151,7 +155,8 @@ def load_data(app, n: int, analyze: bool = True):
             load_demo()
         if n:
             with step(f"{n} synthetic dossiers"):
-                add_synthetic_dossiers(n)
+                add_synthetic_dossiers(n, **({} if demo_share is None
+                                             else {"demo_share": demo_share}))
         if analyze:
             with step("ANALYZE (planner statistics)"):
                 with db.engine.begin() as conn:
@@ -327,7 +332,7 @@ def run(args):
     try:
         app = build_app(url)
         print(f"database: {args.db} ({url})")
-        load_data(app, args.dossiers, args.analyze)
+        load_data(app, args.dossiers, args.analyze, args.demo_share)
 
         from urllib.parse import quote
 

@@ -753,13 +753,15 @@ _SYNTH_COLUMNS = (
 )
 
 
-def add_synthetic_dossiers(n: int, *, batch: int = 5000) -> int:
+def add_synthetic_dossiers(n: int, *, batch: int = 5000,
+                           demo_share: float = DEMO_SHARE) -> int:
     """Add ``n`` bare dossiers (no tabs, no history) for volume tests; returns ``n``.
 
     Spread over every training and state; their employers are mostly new ones, a few dossiers
-    each (seeds/synthetic_employers), and DEMO_SHARE of them go to the demo's establishments
-    (some with an employer contact of their structure). Core ``INSERT … executemany`` in
-    batches: 100 000 rows take seconds."""
+    each (seeds/synthetic_employers), and ``demo_share`` of them go to the demo's
+    establishments (some with an employer contact of their structure; 1.0: all of them, the
+    planners' worst case of a few establishments with thousands of dossiers each). Core
+    ``INSERT … executemany`` in batches: 100 000 rows take seconds."""
     conseil_id = db.session.execute(
         select(User.id).filter_by(email=f"conseil@{DOMAIN}")).scalar_one_or_none()
     formations = db.session.execute(
@@ -771,11 +773,13 @@ def add_synthetic_dossiers(n: int, *, batch: int = 5000) -> int:
         raise RuntimeError("add_synthetic_dossiers() needs the demo data: run load_demo() first.")
     rng = random.Random(SEED + n)
     token = uuid.uuid4().hex[:12]  # keeps e-mails unique across calls
-    employers = add_synthetic_employers(max(1, n // DOSSIERS_PER_EMPLOYER), token, rng)
+    employers = (add_synthetic_employers(max(1, round(n * (1 - demo_share))
+                                         // DOSSIERS_PER_EMPLOYER), token, rng)
+                 if demo_share < 1 else [])
     ctx = dict(
         rng=rng,
         token=token,
-        employers=employers,
+        employers=employers, demo_share=demo_share,
         conseil_id=conseil_id,
         formations=[(fid, start or date(2026, 9, 1),
                      max(1, round((end - start).days / 365)) if start and end else 2,
@@ -807,7 +811,7 @@ def _synthetic_row(i: int, ctx: dict) -> dict:
     state = _STATE_CODES[i % len(_STATE_CODES)]
     rank = _STATE_RANK[state]
     fid, f_start, years, conseiller_id = ctx["formations"][rng.randrange(len(ctx["formations"]))]
-    sites = ctx["sites"] if rng.random() < DEMO_SHARE else ctx["employers"]
+    sites = ctx["sites"] if rng.random() < ctx["demo_share"] else ctx["employers"]
     site_id, siret, structure_id = sites[rng.randrange(len(sites))]
     candidates = ctx["contacts"].get(structure_id)
     contact = (candidates[rng.randrange(len(candidates))]

@@ -66,7 +66,9 @@ def planned(app, db_backend, tmp_path_factory):
             upgrade()
             load_reference()
             load_demo()
-            add_synthetic_dossiers(SYNTHETIC)
+            # Every synthetic dossier at the demo's nine establishments (2 000 each): the
+            # planners' worst case for an employer's scope.
+            add_synthetic_dossiers(SYNTHETIC, demo_share=1.0)
             with db.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
         yield big
