@@ -24,6 +24,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 
 from portal.extensions import db
+from portal.mail.bulk import PENDING_OUTBOX
 from portal.mail.outbox import send_one, send_pending
 from portal.mail.reminders import send_digests
 from portal.models import OutboxEmail
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 PARIS = ZoneInfo("Europe/Paris")
 SWEEP_LIMIT = 200
-_PENDING = "sillon_outbox_ids"  # Session.info key: outbox ids flushed in this transaction
+_PENDING = PENDING_OUTBOX  # Session.info key: outbox ids written in this transaction
 _IMPORTS = "sillon_import_ids"  # Session.info key: imports confirmed in this transaction
 # (the same key as portal.dossiers.import_batches.PENDING_IMPORTS)
 
@@ -107,6 +108,14 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
                 log.info("Balayage de la boîte d'envoi : %s envoyé(s), %s en échec", sent, failed)
             return sent, failed
 
+    @huey.periodic_task(crontab(minute="*"), name="sweep_imports")
+    def sweep_imports():
+        with app.app_context():
+            try:
+                return sweep_stale_imports(app.extensions["sillon_tasks"])
+            finally:
+                db.session.remove()
+
     days = app.config.get("REMINDERS_DAYS") or "1-6"
     hour = int(app.config.get("REMINDERS_HOUR", 7))
     # Created here so that `flask worker` (flush_locks) clears it if a consumer died holding it.
@@ -123,6 +132,34 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
             return send_digests(datetime.now(PARIS).date())
 
     return TaskQueue(huey, send_email, sweep_outbox, daily_reminders, run_import)
+
+
+class _QueueStore:
+    """The queue's key-value storage, shared by every consumer (portal.dossiers.import_batches
+    .stale_batches keeps there the progress it saw)."""
+
+    def __init__(self, huey: Huey):
+        self._huey = huey
+
+    def get(self, key):
+        return self._huey.get(key, peek=True)
+
+    def put(self, key, value) -> None:
+        self._huey.put(key, value)
+
+
+def sweep_stale_imports(queue: TaskQueue, now: float | None = None) -> list[int]:
+    """Queue again the imports « en cours » whose progress has not moved for
+    import_batches.STALE_MINUTES (their worker died); the ids queued. In an app context."""
+    import time
+
+    from portal.dossiers.import_batches import stale_batches
+    stale = stale_batches(_QueueStore(queue.huey), time.time() if now is None else now)
+    if stale:
+        log.warning("Import(s) %s sans progression depuis un moment : relancé(s)",
+                    ", ".join(map(str, stale)))
+        queue.enqueue_imports(stale)
+    return stale
 
 
 # --- enqueue after commit ----------------------------------------------------------------------

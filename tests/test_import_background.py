@@ -337,3 +337,63 @@ def test_other_managers_and_trainings_do_not_reach_the_batch(app, login, trainin
     assert _batch(app, url).status == "apercu" and _dossiers(app, training) == []
     employer = login(f"rh@acme.{DOMAIN}")
     assert employer.get(url + "progression").status_code in (403, 404)
+
+
+def test_an_import_whose_worker_died_is_queued_again_by_the_sweep(app, login, training,
+                                                                   clean_outbox):
+    """The worker died after committing the first batch of rows (its task is gone, the import
+    still « en cours »): the periodic sweep queues it again once its progress has not moved
+    for STALE_MINUTES, and the rows are created exactly once."""
+    from portal.dossiers import import_batches
+    from portal.dossiers.imports import preview
+    from portal.extensions import db
+    from portal.models import ImportBatch, OutboxEmail, User
+    from portal.tasks import sweep_stale_imports
+    total = BATCH_ROWS + 40
+    rows = _rows(training, total)
+    client = login(f"resp.info@{DOMAIN}")
+    url, _ = _preview(client, training, _csv(rows), "mort.csv")
+    batch_id = _batch_id(url)
+    queue = app.extensions["sillon_tasks"]
+    huey = queue.huey
+    queue.huey.get(import_batches.progress_key(batch_id))  # no progress seen before (a reused id)
+    assert _post_confirm(client, url).status_code == 302
+    # The worker takes the task and dies after its first batch of rows: what it committed is
+    # the real first step of run().
+    dropped = []
+    while (task := huey.dequeue()) is not None:
+        dropped.append(task.name)
+    assert any(name.endswith("run_import") for name in dropped)
+    with app.app_context():
+        batch = db.session.get(ImportBatch, batch_id)
+        results = preview(batch.formation, bytes(batch.content), batch.filename)
+        by, formation_id = batch.confirmed_by, batch.formation_id
+        state = {"last": 0, "done": 0, "filename": batch.filename, "created": 0,
+                 "refused": [], "unconfirmed": []}
+        db.session.commit()
+        assert import_batches._commit_rows(batch_id, formation_id, by, results[:BATCH_ROWS],
+                                           frozenset(), state)
+    batch = _batch(app, url)
+    assert (batch.status, batch.created_count, batch.last_line) == \
+        (ImportBatch.RUNNING, BATCH_ROWS, BATCH_ROWS + 1)
+
+    start = time.time()
+    stale_after = import_batches.STALE_MINUTES * 60
+    with app.app_context():
+        assert batch_id not in sweep_stale_imports(queue, now=start)  # first seen
+        assert batch_id not in sweep_stale_imports(queue, now=start + stale_after - 1)
+        assert batch_id in sweep_stale_imports(queue, now=start + stale_after)
+        assert batch_id not in sweep_stale_imports(queue, now=start + stale_after + 1)
+    run_worker(app, url)
+
+    batch = _batch(app, url)
+    assert (batch.status, batch.created_count, batch.rows_done, batch.error_count) == \
+        (ImportBatch.CONFIRMED, total, total, 0)
+    emails = _emails_of(app, training)
+    assert len(emails) == total and set(emails) == {r[2] for r in rows}
+    domain = f"%@{training['domain']}"
+    assert _count(app, User, User.email.like(domain)) == total
+    assert _count(app, OutboxEmail, OutboxEmail.recipients.like(domain),
+                  OutboxEmail.subject == "Bienvenue sur Sillon") == total
+    with app.app_context():  # done: never queued again
+        assert batch_id not in sweep_stale_imports(queue, now=start + 10 * stale_after)

@@ -158,6 +158,62 @@ def request_access(user: User, siret: str) -> AccessResult:
     return AccessResult(membership)
 
 
+class AccessRequests:
+    """request_access for many people at once (the import's employer contacts), with the same
+    outcome, in the same order, as calling it for each: the structure of each SIRET found once,
+    the memberships of all ``users`` to those structures read in one query, no flush per
+    request (the caller's next flush writes them). A case request_access settles otherwise (a problem
+    with the SIRET or the account, a first référent) goes through request_access itself."""
+
+    def __init__(self, users, sirets):
+        self._structures = {}
+        for siret in set(sirets):
+            if not siret_problem(siret):
+                with db.session.no_autoflush:
+                    self._structures[siret] = find_structure_by_siret(siret)
+        ids = {u.id for u in users if getattr(u, "id", None) is not None}
+        found = {s.id for s in self._structures.values() if s is not None}
+        self._memberships = {}
+        if ids and found:
+            with db.session.no_autoflush:
+                for m in db.session.execute(select(StructureMembership).where(
+                        StructureMembership.user_id.in_(ids),
+                        StructureMembership.structure_id.in_(found))).scalars():
+                    self._memberships[(m.structure_id, m.user_id)] = m
+
+    def request(self, user: User, siret: str) -> AccessResult:
+        structure = self._structures.get(siret)
+        if (structure is None or user is None or not user.active or user.id is None
+                or structure.referent_id == user.id
+                or first_account_becomes_referent(structure, user)):
+            db.session.flush()  # the requests made so far, as request_access would find them
+            result = request_access(user, siret)
+            self._memberships[(result.membership.structure_id, user.id)] = result.membership
+            return result
+        membership = self._memberships.get((structure.id, user.id))
+        if membership is not None:
+            if membership.status == StructureMembership.DEMANDE:
+                return AccessResult(membership, already_pending=True)
+            if membership.status == StructureMembership.APPROUVE:
+                raise StructureAccessRefused(
+                    f"Vous êtes déjà rattaché·e à la structure {structure.raison_sociale}.")
+            membership.status = StructureMembership.DEMANDE
+            membership.requested_at = now()
+            membership.decided_at = None
+            membership.decided_by = None
+            membership.droit_contact_employeur = False
+            membership.droit_beneficiaire = True
+        else:
+            membership = StructureMembership(structure=structure, user=user,
+                                             status=StructureMembership.DEMANDE,
+                                             droit_contact_employeur=False,
+                                             droit_beneficiaire=True, requested_at=now())
+            db.session.add(membership)
+            self._memberships[(structure.id, user.id)] = membership
+        mail_access_request(structure, user)
+        return AccessResult(membership)
+
+
 def _take_pending(membership: StructureMembership, status: str, by: User) -> None:
     """Move the request out of "demande" in one conditional UPDATE: of two decisions at once,
     the second is told it was already handled."""

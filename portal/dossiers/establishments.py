@@ -28,7 +28,8 @@ import sqlalchemy as sa
 
 from portal import policy
 from portal.accounts import referents
-from portal.accounts.structures import StructureAccessRefused, request_access
+from portal.accounts.structures import (AccessRequests, StructureAccessRefused,
+                                       request_access)
 from portal.dossiers.errors import WriteRefused
 from portal.dossiers.workflow import STATES
 from portal.extensions import db
@@ -278,6 +279,31 @@ def link_establishment(dossier, siret: str, *, by, contact=None,
     if allowed and data:
         write(etab, data, billing=billing)
     return LinkResult(etab, may_update=allowed)
+
+
+def link_known_many(items, *, by) -> None:
+    """link_establishment(dossier, etab.siret, by=by, contact=contact) for each (dossier,
+    etab, contact) of ``items``, in order, where ``etab`` is the known establishment of that
+    SIRET and ``contact`` the dossier's employer contact (the import: hundreds of rows naming
+    the same establishments): the same pointers, history entries, access requests and e-mails,
+    with the structures and memberships read once (portal.accounts.structures.AccessRequests)
+    and no flush per row: the caller's next flush writes them."""
+    if not items:
+        return
+    if any(contact.id is None for _, _, contact in items):
+        db.session.flush()  # the contacts invited in this transaction get their ids
+    requests = AccessRequests([c for _, _, c in items], [e.siret for _, e, _ in items])
+    with db.session.no_autoflush:
+        for dossier, etab, contact in items:
+            if not may_point_at(dossier, etab, contact):
+                try:
+                    access = requests.request(contact, etab.siret)
+                except StructureAccessRefused as exc:
+                    raise WriteRefused(str(exc), {"employeur_siret": str(exc)}) from None
+                if not access.became_referent:
+                    _ask(dossier, etab, by)
+                    continue
+            _point(dossier, etab)
 
 
 def _ask(dossier, etab, by) -> None:

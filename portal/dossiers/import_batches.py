@@ -8,16 +8,11 @@ and the task is enqueued after its commit. The task (``run``) re-reads the store
 BATCH_ROWS at a time: in one transaction it advances ``last_line`` by a conditional UPDATE
 (two runs of one batch never handle the same rows: the second finds ``last_line`` moved and
 stops), checks again that no dossier of the training has one of the rows' e-mails, creates the
-rows' dossiers through the dossier service (service.create_import_rows → ``build_rows``
-here) and records the counts. A failure rolls its batch of rows back entirely and leaves the
-import in « erreur » with a French message; confirming again resumes after the last committed
-row, and a row already created is in any case an error of the re-check (« déjà un dossier
+rows' dossiers through the dossier service (service.create_import_rows →
+portal.dossiers.import_rows) and records the counts. A failure rolls its batch of rows back
+entirely and leaves the import in « erreur » with a French message; confirming again resumes
+after the last committed row, and a row already created is in any case an error of the re-check (« déjà un dossier
 dans cette formation »): nothing is created twice.
-
-``build_rows``: one flush for the dossiers, their history and the new accounts of a batch of
-rows; one query for the accounts of all its e-mail addresses (no per-row lookup, no scan of
-the session); one fast hash per temporary password (portal.accounts.invitations); the
-invitations rendered once per template and shape (portal.mail.bulk) and added together.
 """
 from __future__ import annotations
 
@@ -25,25 +20,21 @@ import hashlib
 import json
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from portal import policy
-from portal.accounts import invitations
 from portal.dossiers.errors import WriteRefused
 from portal.extensions import db
-from portal.mail.bulk import BulkMail, token
 from portal.mail.outbox import public_url, queue
-from portal.models import (ALTERNANT, EMPLOYEUR, Dossier, DossierHistory, Formation,
-                           ImportBatch, OutboxEmail, User, UserRole)
-from portal.models.dossiers import INITIAL_STATE
+from portal.models import Formation, ImportBatch
 from portal.models.people import utcnow
 from portal.rules.imports import CREATE, REFUSED, ImportFileError
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 500  # data rows per transaction (and per IN (...) list of e-mails)
+STALE_MINUTES = 10  # an import « en cours » whose progress has not moved for so long is re-run
 PENDING_IMPORTS = "sillon_import_ids"  # Session.info key: batches to run after the commit
 
 ALTERED = "Le fichier conservé pour cet import est altéré : déposez-le à nouveau."
@@ -96,6 +87,36 @@ def outcome_of(batch: ImportBatch) -> dict:
     """The refused and unconfirmed lines recorded so far."""
     data = json.loads(batch.outcome) if batch.outcome else {}
     return {"refused": data.get("refused", []), "unconfirmed": data.get("unconfirmed", [])}
+
+
+# --- the sweep: an import whose worker died -----------------------------------------------------
+
+def progress_key(batch_id: int) -> str:
+    return f"sillon-import-progress-{batch_id}"
+
+
+def stale_batches(store, now: float) -> list[int]:
+    """The imports « en cours » whose progress (last committed line, rows handled) has not
+    moved for STALE_MINUTES: their worker died (or their task was never queued). The periodic
+    sweep (portal.tasks) queues them again; ``run`` resumes after the last committed row and
+    a second run of a live one stops at its first batch of rows (nothing is created twice).
+    ``store``: get(key) / put(key, value) shared by the consumers (the queue's storage), where
+    the progress seen and since when (``now``, seconds) are kept between sweeps."""
+    running = db.session.execute(
+        select(ImportBatch.id, ImportBatch.last_line, ImportBatch.rows_done)
+        .where(ImportBatch.status == ImportBatch.RUNNING).order_by(ImportBatch.id)).all()
+    db.session.rollback()  # end the read transaction
+    stale = []
+    for batch_id, last_line, done in running:
+        key = progress_key(batch_id)
+        seen = store.get(key)
+        if seen is not None and tuple(seen[:2]) == (last_line, done) \
+                and now - seen[2] < STALE_MINUTES * 60:
+            continue
+        if seen is not None and tuple(seen[:2]) == (last_line, done):
+            stale.append(batch_id)
+        store.put(key, (last_line, done, now))  # a new progress, or re-queued: wait again
+    return stale
 
 
 # --- the worker ------------------------------------------------------------------------------
@@ -237,165 +258,3 @@ def _mail_manager(batch: ImportBatch) -> None:
           formation=batch.formation, created=batch.created_count or 0,
           refused=len(result["refused"]), unconfirmed=len(result["unconfirmed"]),
           link=public_url(batch_path(batch)), link_label="Voir l'import", user=person)
-
-
-# --- one batch of rows: dossiers, accounts, invitations --------------------------------------
-
-def build_rows(formation, entries, *, by) -> list[Dossier]:
-    """The dossiers of ``entries`` ((creation fields, history comment), rows already checked)
-    with their history, their apprentices' and employer contacts' accounts found (one query)
-    or created, linked and invited (one e-mail per person and batch). Called by
-    service.create_import_rows, which then keeps each dossier to its structures. No commit."""
-    from portal.dossiers.service import CREATION_FIELDS
-    if not policy.may_create_dossier_in(by, formation):
-        raise WriteRefused("Vous ne pouvez pas créer de dossier dans cette formation.")
-    from portal.models import Etablissement
-    norm = invitations.normalize_email
-    rows = []
-    for fields, comment in entries:
-        unknown = set(fields) - CREATION_FIELDS
-        if unknown:
-            raise ValueError(f"not creation fields: {sorted(unknown)}")
-        values = dict(fields)
-        for name in invitations.PEOPLE_FIELDS:
-            if values.get(name):
-                values[name] = norm(values[name])
-        rows.append((values, comment))
-    with db.session.no_autoflush:
-        sirets = {v.get("employeur_siret") for v, _ in rows} - {None, ""}
-        sites = {e.siret: e for e in db.session.execute(
-            select(Etablissement).where(Etablissement.siret.in_(sirets))).scalars()} \
-            if sirets else {}
-        addresses = {v.get(n) for v, _ in rows for n in invitations.PEOPLE_FIELDS} - {None, ""}
-        users = {u.email.lower(): u for u in db.session.execute(
-            select(User).options(selectinload(User.roles))
-            .where(func.lower(User.email).in_(sorted(addresses)))).scalars()}
-        created: set[str] = set()
-        dossiers, histories, people = [], [], []  # people: (dossier, address, role, reason) in row order
-        by_id = getattr(by, "id", None)
-        for values, comment in rows:
-            dossier = Dossier(formation=formation, state=INITIAL_STATE, created_by_id=by_id,
-                              cfa_conseiller_id=formation.conseiller_cfa_id,
-                              etablissement=sites.get(values.get("employeur_siret")), **values)
-            db.session.add(dossier)
-            histories.append(DossierHistory(dossier=dossier, user_id=by_id, kind="transition",
-                                            to_state=INITIAL_STATE, comment=comment))
-            db.session.add(histories[-1])
-            dossiers.append(dossier)
-            apprentice, contact = values.get("apprenti_email"), values.get("employeur_contact_email")
-            for address, role, first, last in ((apprentice, ALTERNANT, values.get("apprenti_prenom"),
-                                                values.get("apprenti_nom")),
-                                               (contact, EMPLOYEUR, None, None)):
-                if not address:
-                    continue
-                user = users.get(address)
-                if user is None:
-                    user = User(email=address, first_name=first or None, last_name=last or None,
-                                active=True, roles=[UserRole(role=role)])
-                    db.session.add(user)
-                    users[address] = user
-                    created.add(address)
-                else:
-                    if first and not user.first_name:
-                        user.first_name = first
-                    if last and not user.last_name:
-                        user.last_name = last
-                    if role not in user.role_codes:
-                        user.roles.append(UserRole(role=role))
-                if role == ALTERNANT:
-                    dossier.apprentice_user = user
-                else:
-                    dossier.employer_contact = user
-                people.append((dossier, address, role))
-        new_users = [users[a] for a in sorted(created)]
-        number_rows(User, new_users)
-        number_rows(UserRole, [r for u in new_users for r in u.roles])
-        number_rows(Dossier, dossiers)
-        number_rows(DossierHistory, histories)
-        db.session.flush()  # the dossiers' numbers and the accounts' ids, in bulk
-        _claim_structures(dossiers)
-        _invite(people, users, created, by, formation)
-    return dossiers
-
-
-def number_rows(model, objects) -> None:
-    """SQLite only: give the new rows their ids before the flush, as SQLite itself would
-    (max(rowid) + 1, no AUTOINCREMENT table in this schema), so that the ORM inserts them with
-    one executemany instead of one INSERT … RETURNING per row (SQLAlchemy cannot order
-    SQLite's RETURNING for a batched insert). Safe because the caller already holds the
-    database's write lock (its UPDATE of the import batch): no other writer inserts until the
-    commit. PostgreSQL batches the INSERT … RETURNING itself: nothing to do."""
-    if not objects or db.session.get_bind().dialect.name != "sqlite":
-        return
-    start = db.session.scalar(select(func.max(model.id))) or 0
-    for number, obj in enumerate(objects, start + 1):
-        obj.id = number
-
-
-def _claim_structures(dossiers) -> None:
-    """An employer contact on an establishment of a structure without référent claims it
-    (invitations.claim_referent_if_first), as link_dossier_people does; a flush before a row
-    whose structure an earlier row of the batch may just have claimed."""
-    seen: set[int] = set()
-    for dossier in dossiers:
-        structure = dossier.etablissement.structure if dossier.etablissement else None
-        if structure is None or dossier.employer_contact is None:
-            continue
-        if structure.referent_id is not None or structure.referent is not None:
-            continue  # nothing to claim (claim_first_referent would return at once)
-        if structure.id in seen:
-            db.session.flush()
-        invitations.claim_referent_if_first(structure, dossier.employer_contact,
-                                            dossiers=(dossier,))
-        seen.add(structure.id)
-
-
-def _invite(people, users, created, by, formation) -> None:
-    """One e-mail per person of the batch (their first dossier in it): « Bienvenue » with a new
-    temporary password to a new or never used account, « Accès au dossier » to a person who
-    already uses Sillon, nothing to a deactivated one."""
-    mail = BulkMail()
-    mailed: set[str] = set()
-    invited_by = by
-    for dossier, address, role in people:
-        if address in mailed:
-            continue
-        mailed.add(address)
-        user = users[address]
-        if not user.active:
-            continue
-        reason = ("votre dossier d'alternance" if role == ALTERNANT
-                  else f"le dossier d'alternance de {dossier.apprenti_nom_complet}")
-        values = {"first_name": user.first_name or "", "email": user.email,
-                  "dossier_id": dossier.id, "apprentice": dossier.apprenti_nom_complet,
-                  "login_link": invitations.login_link(address, dossier), "reason": reason}
-        shape = (bool(user.first_name),)
-        person = _Person(token("first_name") if user.first_name else None, token("email"))
-        context = dict(user=person, dossier=_Dossier(token("dossier_id"), token("apprentice"),
-                                                     formation),
-                       invited_by=invited_by, reason=token("reason"),
-                       login_link=token("login_link"))
-        if address in created or invitations._never_used(user):
-            values.update(password=invitations.issue_temporary_password(user),
-                          subject="Bienvenue sur Sillon")
-            context.update(password=token("password"), subject=token("subject"))
-            mail.add(address, "bienvenue", shape=shape, context=context, values=values,
-                     dossier_id=dossier.id)
-        else:
-            values["subject"] = f"[Sillon] Accès au dossier n° {dossier.id}"
-            context.update(subject=token("subject"))
-            mail.add(address, "acces_ajoute", shape=shape, context=context, values=values,
-                     dossier_id=dossier.id)
-    db.session.flush()  # e-mails queued meanwhile (a référent claim) take their ids first
-    number_rows(OutboxEmail, mail.rows)
-    mail.flush_rows()
-
-
-class _Person:
-    def __init__(self, first_name, email):
-        self.first_name, self.email = first_name, email
-
-
-class _Dossier:
-    def __init__(self, id_, apprenti_nom_complet, formation):
-        self.id, self.apprenti_nom_complet, self.formation = id_, apprenti_nom_complet, formation

@@ -275,7 +275,10 @@ _EXAMPLE_EMAIL = EXAMPLE["email"].lower()
 def is_sample(cells: list[Any], raw: dict[str, Any]) -> bool:
     """The template's sample row: the marker in one of its cells, or the example's e-mail
     (a template downloaded before the marker existed)."""
-    if any(isinstance(c, str) and normalise_header(c) == _MARKER for c in cells):
+    # An ASCII cell shorter than the folded marker cannot fold to it (folding ASCII only
+    # drops characters).
+    if any(isinstance(c, str) and (len(c) >= len(_MARKER) or not c.isascii())
+           and normalise_header(c) == _MARKER for c in cells):
         return True
     return str(raw.get("email") or "").strip().lower() == _EXAMPLE_EMAIL
 

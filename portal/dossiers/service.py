@@ -113,77 +113,6 @@ def create_dossier(formation, fields: dict[str, Any], *, by, source: str,
     return dossier
 
 
-def create_dossiers(formation, entries, *, by) -> list:
-    """Many new dossiers at once (the import): ``entries`` are (creation fields, history
-    comment). Each is created as create_dossier does, pointed at the known establishment of its
-    SIRET only when its employer contact belongs to that structure (else the structure is asked:
-    portal.dossiers.establishments), and its people invited with one flush for the whole batch
-    where it can. No commit."""
-    from portal.models import Etablissement
-    sirets = {fields.get("employeur_siret") for fields, _ in entries} - {None, ""}
-    sites = {}
-    if sirets:
-        sites = {e.siret: e for e in db.session.execute(
-            db.select(Etablissement).where(Etablissement.siret.in_(sirets))).scalars()}
-    dossiers = [create_dossier(formation, fields, by=by, source="import", comment=comment,
-                               etablissement=sites.get(fields.get("employeur_siret")),
-                               invite=False, flush=False, check_duplicate=False)
-                for fields, comment in entries]
-    db.session.flush()  # ids for the e-mails
-    _invite_people(dossiers, by)
-    _keep_to_their_structures(dossiers, by)
-    return dossiers
-
-
-def _keep_to_their_structures(dossiers: list, user) -> None:
-    """A dossier points at an establishment of a structure its employer contact belongs to
-    (portal.policy.may_point_at): a row naming a contact who does not belong to the known
-    establishment of its SIRET asks that structure's référent (or the CFA) instead, and shows
-    nothing of it until the request is accepted (portal.dossiers.establishments)."""
-    db.session.flush()  # the contacts invited above get their ids
-    named = [d for d in dossiers if d.etablissement is not None and d.employer_contact is not None]
-    members = policy.belonging([(d.employer_contact, d.etablissement.structure) for d in named])
-    for dossier in named:
-        etab, contact = dossier.etablissement, dossier.employer_contact
-        if (contact.id, etab.structure_id) in members:
-            continue
-        dossier.etablissement, dossier.etablissement_id = None, None
-        establishments.link_establishment(dossier, etab.siret, by=user, contact=contact)
-
-
-def _invite_people(dossiers: list[Dossier], user) -> None:
-    """link_dossier_people for each new dossier, without flushing between them (it defers its
-    flush to the commit), except when a row needs what an earlier row created: a person
-    invited above (their pending account must be found, not created twice) or a structure
-    whose référent an earlier row may have just claimed. An employer contact named on several
-    rows is invited once (one "Bienvenue" e-mail, one temporary password) and linked to the
-    other dossiers directly."""
-    from portal.accounts.invitations import (PEOPLE_FIELDS, claim_referent_if_first,
-                                             link_dossier_people, normalize_email)
-    invited: dict[str, Any] = {}          # address → account invited by this batch
-    contacts: dict[str, Any] = {}         # address → account invited as employer contact
-    structures: set[int] = set()          # structures an earlier row gave a contact
-    for dossier in dossiers:
-        apprentice = normalize_email(dossier.apprenti_email)
-        contact = normalize_email(dossier.employeur_contact_email)
-        structure = dossier.etablissement.structure if dossier.etablissement else None
-        reuse = contact in contacts
-        if apprentice in invited or (contact in invited and not reuse) or (
-                contact and structure is not None and structure.id in structures):
-            db.session.flush()
-        fields = ("apprenti_email",) if reuse else PEOPLE_FIELDS
-        for invitation in link_dossier_people(dossier, by=user, fields=fields):
-            address = normalize_email(invitation.user.email)
-            invited[address] = invitation.user
-            if address == contact:
-                contacts[address] = invitation.user
-        if reuse:
-            dossier.employer_contact = contacts[contact]
-            claim_referent_if_first(structure, contacts[contact])
-        if contact and structure is not None:
-            structures.add(structure.id)
-
-
 # --- changing a dossier -------------------------------------------------------------------------
 
 # What each door is, for the history and for the automatic transitions it may trigger.
@@ -409,11 +338,8 @@ def delete_dossier(dossier, *, by) -> None:
 
 
 def create_import_rows(formation, entries, *, by) -> list:
-    """One batch of the import's rows, in the background worker: ``entries`` as for
-    create_dossiers, created in bulk (portal.dossiers.import_batches.build_rows: one flush, one
-    lookup of the accounts, the invitations queued together), then kept to their structures as
-    create_dossiers does. No commit."""
-    from portal.dossiers.import_batches import build_rows
-    dossiers = build_rows(formation, entries, by=by)
-    _keep_to_their_structures(dossiers, by)
-    return dossiers
+    """One batch of the import's rows, in the background worker: ``entries`` are (creation
+    fields, history comment), rows already checked, created in bulk and kept to their
+    structures (portal.dossiers.import_rows). No commit."""
+    from portal.dossiers.import_rows import create_rows
+    return create_rows(formation, entries, by=by, fields=CREATION_FIELDS)

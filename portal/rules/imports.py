@@ -13,17 +13,16 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Collection, Iterable, Mapping, Sequence
-
-from email_validator import EmailNotValidError, validate_email
 
 from . import ERROR, WARNING, Finding
 from .contract import (MAX_MONTHS, MIN_MONTHS, ContractFacts, check_maximum_age,
                        check_minimum_age)
 from .dates import add_months, months_and_days
 from .formatting import day as fr_day
-from .identifiers import clean_digits, is_valid_siret
+from .import_cells import (_SCIENTIFIC, EXCEL_EPOCH, _BadDate, _siret_digits,  # noqa: F401
+                           _valid_siret, cell_text, is_valid_email, parse_date)
 
 # (key, header of the template, dossier field)
 COLUMNS = (
@@ -90,7 +89,7 @@ def normalise_header(text: Any) -> str:
         return _NOT_ALNUM.sub("", text.lower())
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]", "", text)
+    return _NOT_ALNUM.sub("", text)
 
 
 _ALIASES = {
@@ -178,97 +177,6 @@ def map_header(cells: Iterable[Any]) -> dict[int, str]:
     return mapping
 
 
-# --- cell values ------------------------------------------------------------------------------
-
-EXCEL_EPOCH = date(1899, 12, 30)
-_DATE_FR = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
-
-
-def cell_text(value: Any) -> str:
-    """What the person typed, as text (dates as JJ/MM/AAAA, whole numbers without '.0')."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return fr_day(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return re.sub(r"\s+", " ", str(value)).strip()
-
-
-class _BadDate(ValueError):
-    pass
-
-
-def parse_date(value: Any) -> date | None:
-    """A real date (spreadsheet cell), an Excel serial number, 'JJ/MM/AAAA' (or with '-' or
-    '.') or ISO 'AAAA-MM-JJ'. Empty → None; anything else raises _BadDate."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if 1 <= value < 2958466:  # Excel serials up to 31/12/9999
-            return EXCEL_EPOCH + timedelta(days=int(value))
-        raise _BadDate(str(value))
-    text = str(value).strip()
-    if not text:
-        return None
-    match = _DATE_FR.match(text)
-    try:
-        if match:
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        match = _DATE_ISO.match(text)
-        if match:
-            return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        pass
-    raise _BadDate(text)
-
-
-# An ASCII dot-atom local part (RFC 5322 atext, dots neither first, last nor doubled): what
-# email-validator accepts without looking further; anything else goes to email-validator.
-_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-
-
-@functools.lru_cache(maxsize=4096)
-def _domain_ok(domain: str) -> bool:
-    """email-validator's verdict on a domain (the costly half of a validation), once per
-    domain: a file of 20 000 apprentices has a handful of domains."""
-    try:
-        validate_email(f"a@{domain}", check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
-
-
-def is_valid_email(address: str) -> bool:
-    """Same acceptance as the dossier form (email-validator, no DNS look-up); the common case
-    (an ASCII dot-atom local part of at most 64 characters) checks the domain once per domain."""
-    if not address or "@" not in address or len(address) > 254:
-        return False
-    local, _, domain = address.rpartition("@")
-    if len(local) <= 64 and _DOT_ATOM.fullmatch(local):
-        return _domain_ok(domain)
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
-
-
-def _siret_digits(value: Any) -> str:
-    """A SIRET typed in a number cell lost its leading zeros: put them back."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(int(value)).zfill(14)
-    return clean_digits(str(value or ""))
-
-
 # --- one row ----------------------------------------------------------------------------------
 
 Known = Mapping[str, Sequence[KnownDossier]]
@@ -333,7 +241,7 @@ def check_row(line: int, raw: Mapping[str, Any], *, in_training: Known | None = 
                            "retapez les SIRET puis enregistrez à nouveau le fichier.")
         else:
             digits = _siret_digits(raw.get("siret"))
-            if not (len(digits) == 14 and digits.isdigit() and is_valid_siret(digits)):
+            if not (len(digits) == 14 and digits.isdigit() and _valid_siret(digits)):
                 error("siret", f"Le SIRET « {v['siret']} » n'est pas valide : 14 chiffres dont "
                                "le dernier est une clé de contrôle.")
             else:
@@ -362,13 +270,28 @@ def check_row(line: int, raw: Mapping[str, Any], *, in_training: Known | None = 
     row.clean["date_debut_contrat"] = start
     row.clean["date_fin_contrat"] = end
 
+    row.findings.extend(_contract_findings(birth, start, end))
+    return row
+
+
+@functools.lru_cache(maxsize=4096)
+def _contract_findings(birth: date | None, start: date | None, end: date | None
+                       ) -> tuple[Finding, ...]:
+    """The findings of a row's dates (age at the start, contract length): pure, so computed
+    once per distinct (birth, start, end) of a file — most rows share their contract dates."""
+    found: list[Finding] = []
+    add = found.append
+
+    def error(key: str, message: str) -> None:
+        add(Finding(ERROR, FIELDS[key], message))
+
     facts = ContractFacts(birth_date=birth, start=start, end=end)
     # C1: under 15 at the start is refused. At 15 the dérogation and the collège are asked
     # for later on the dossier: nothing to say here.
-    row.findings.extend(f for f in check_minimum_age(facts) if f.field == "apprenti_date_naissance")
+    found.extend(f for f in check_minimum_age(facts) if f.field == "apprenti_date_naissance")
     # C2: over 29 may be allowed (RQTH, athlete, business project, previous contract): the
     # import cannot know, so it only warns.
-    row.findings.extend(Finding(WARNING, f.field, f.message) for f in check_maximum_age(facts)
+    found.extend(Finding(WARNING, f.field, f.message) for f in check_maximum_age(facts)
                         if f.field == "apprenti_date_naissance")
     if start and end:
         if end <= start:
@@ -386,7 +309,7 @@ def check_row(line: int, raw: Mapping[str, Any], *, in_training: Known | None = 
                 add(Finding(WARNING, FIELDS["fin"],
                             f"Le contrat dure plus de {MAX_MONTHS // 12} ans : c'est la durée "
                             "maximale, sauf dérogation (à indiquer sur le dossier)."))
-    return row
+    return tuple(found)
 
 
 def check_rows(rows: Iterable[tuple[int, Mapping[str, Any]]], *,
