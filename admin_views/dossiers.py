@@ -99,7 +99,8 @@ LIST_LOADS = (load_only(Dossier.id, Dossier.apprenti_nom, Dossier.apprenti_preno
               .lazyload(Formation.responsables),
               defaultload(Dossier.formation).lazyload(Formation.gestionnaires),
               lazyload(Dossier.cfa_conseiller))
-EXPORT_LOADS = (defaultload(Dossier.formation).lazyload(Formation.responsables),
+EXPORT_LOADS = (joinedload(Dossier.etablissement),
+                defaultload(Dossier.formation).lazyload(Formation.responsables),
                 defaultload(Dossier.formation).lazyload(Formation.gestionnaires),
                 joinedload(Dossier.cfa_conseiller).lazyload(User.roles))
 
@@ -198,6 +199,9 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
     # The rows: templates/admin/dossier/list.html with admin_views/dossier_list_rows (the
     # pencil opens the dossier's tabs for every role; deleting is the bulk action only).
     list_template = "admin/dossier/list.html"
+    # No joinedload per page: the rows are read as tuples (dossier_list_rows.fetch), the
+    # export names its loads (EXPORT_LOADS).
+    column_auto_select_related = False
     def list_row_html(self, row, list_columns, actions, get_value):
         return dossier_list_rows.row_html(self, row, [c for c, _ in list_columns],
                                           bool(actions), get_value)

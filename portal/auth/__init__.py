@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,6 +21,9 @@ from .redirects import safe_next
 bp = Blueprint("auth", __name__)
 
 
+_PERSON = select(User).options(joinedload(User.roles)).where(User.id == bindparam("uid"))
+
+
 def load_user(user_id: str):
     """Flask-Login loader: the cookie holds "<id>:<session token>"; a rotated token logs out."""
     try:
@@ -30,8 +33,8 @@ def load_user(user_id: str):
         return None
     if not 0 < uid < 2**31:  # users.id is an INTEGER column
         return None
-    # The person and their roles in one statement (every page reads the roles).
-    user = db.session.get(User, uid, options=[joinedload(User.roles)])
+    # The person and their roles in one statement (every page reads the roles), built once.
+    user = db.session.execute(_PERSON, {"uid": uid}).unique().scalar_one_or_none()
     if user is None or not user.active or not hmac.compare_digest(
             user.session_token.encode(), token.encode()):
         return None
