@@ -133,10 +133,21 @@ def request_access(user: User, siret: str) -> AccessResult:
         else:
             db.session.flush()
             return AccessResult(membership, became_referent=True)
-    membership = membership_of(structure, user)
+    membership, pending = _ask(structure, user, membership_of(structure, user))
+    if pending is not None:
+        return pending
+    db.session.flush()
+    mail_access_request(structure, user)
+    return AccessResult(membership)
+
+
+def _ask(structure, user, membership) -> tuple[StructureMembership, AccessResult | None]:
+    """The request of ``user`` to join ``structure``, given their membership so far (None):
+    a new one, or the refused one asked again; (membership, the answer) when it is already
+    pending. Already a member: refused."""
     if membership is not None:
         if membership.status == StructureMembership.DEMANDE:
-            return AccessResult(membership, already_pending=True)
+            return membership, AccessResult(membership, already_pending=True)
         if membership.status == StructureMembership.APPROUVE:
             raise StructureAccessRefused(
                 f"Vous êtes déjà rattaché·e à la structure {structure.raison_sociale}.")
@@ -147,23 +158,22 @@ def request_access(user: User, siret: str) -> AccessResult:
         membership.decided_by = None
         membership.droit_contact_employeur = False
         membership.droit_beneficiaire = True
-    else:
-        membership = StructureMembership(structure=structure, user=user,
-                                         status=StructureMembership.DEMANDE,
-                                         droit_contact_employeur=False, droit_beneficiaire=True,
-                                         requested_at=now())
-        db.session.add(membership)
-    db.session.flush()
-    mail_access_request(structure, user)
-    return AccessResult(membership)
+        return membership, None
+    membership = StructureMembership(structure=structure, user=user,
+                                     status=StructureMembership.DEMANDE,
+                                     droit_contact_employeur=False, droit_beneficiaire=True,
+                                     requested_at=now())
+    db.session.add(membership)
+    return membership, None
 
 
 class AccessRequests:
     """request_access for many people at once (the import's employer contacts), with the same
     outcome, in the same order, as calling it for each: the structure of each SIRET found once,
     the memberships of all ``users`` to those structures read in one query, no flush per
-    request (the caller's next flush writes them). A case request_access settles otherwise (a problem
-    with the SIRET or the account, a first référent) goes through request_access itself."""
+    request (the caller's next flush writes them). A case request_access settles otherwise (a
+    problem with the SIRET or the account, a first référent) goes through request_access
+    itself."""
 
     def __init__(self, users, sirets):
         self._structures = {}
@@ -190,26 +200,11 @@ class AccessRequests:
             result = request_access(user, siret)
             self._memberships[(result.membership.structure_id, user.id)] = result.membership
             return result
-        membership = self._memberships.get((structure.id, user.id))
-        if membership is not None:
-            if membership.status == StructureMembership.DEMANDE:
-                return AccessResult(membership, already_pending=True)
-            if membership.status == StructureMembership.APPROUVE:
-                raise StructureAccessRefused(
-                    f"Vous êtes déjà rattaché·e à la structure {structure.raison_sociale}.")
-            membership.status = StructureMembership.DEMANDE
-            membership.requested_at = now()
-            membership.decided_at = None
-            membership.decided_by = None
-            membership.droit_contact_employeur = False
-            membership.droit_beneficiaire = True
-        else:
-            membership = StructureMembership(structure=structure, user=user,
-                                             status=StructureMembership.DEMANDE,
-                                             droit_contact_employeur=False,
-                                             droit_beneficiaire=True, requested_at=now())
-            db.session.add(membership)
-            self._memberships[(structure.id, user.id)] = membership
+        known = self._memberships.get((structure.id, user.id))
+        membership, pending = _ask(structure, user, known)
+        if pending is not None:
+            return pending
+        self._memberships[(structure.id, user.id)] = membership
         mail_access_request(structure, user)
         return AccessResult(membership)
 
