@@ -3,8 +3,8 @@ page (issue 16: at most 4 statements a list page: the person with their roles, t
 page, these menus).
 
 Both option lists come from the person's own scope (portal.policy): the trainings they may see
-and those of the dossiers they see, the advisors named on the dossiers they see; never another
-owner's names. The employer is filtered by a typed name or SIRET (admin_views/filters.py), not
+and those of the dossiers they see, the CFA's advisors named on the dossiers they see; never
+another owner's names. The employer is filtered by a typed name or SIRET (admin_views/filters.py), not
 by a menu: a CFA works with thousands of employers.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import True_
 
 from portal import policy
 from portal.extensions import db
-from portal.models import Dossier, Formation, User
+from portal.models import CFA_ROLES, Dossier, Formation, User, UserRole
 
 _TRAINING, _ADVISOR = "f", "a"
 _CACHE = "sillon_dossier_list_menus"
@@ -40,13 +40,12 @@ class Menus:
         return list(self.advisors)
 
 
-def _of_visible_dossiers(column, user):
-    """``SELECT column FROM dossiers WHERE <the person's scope>``, or None when the person sees
-    every dossier (no sub-select over the whole table is needed then)."""
-    scope = policy.row_filter(Dossier, user)
-    if isinstance(scope, True_):
-        return None
-    return select(column).where(scope, column.is_not(None))
+def _named_on_a_visible_dossier(column, key, scope):
+    """EXISTS (a dossier the person sees whose ``column`` is ``key``): an index search per
+    training or advisor of the menu (there are a few), where the list of every visible
+    dossier's value read a whole index range (50 000 entries for a training's manager)."""
+    probe = select(Dossier.id).where(column == key)
+    return (probe if isinstance(scope, True_) else probe.where(scope)).exists()
 
 
 def menus_statement(user):
@@ -55,15 +54,19 @@ def menus_statement(user):
                        Formation.intitule.label("text"),
                        null().cast(String).label("other"),
                        Formation.annee_campagne.label("year"))
-    of_dossiers = _of_visible_dossiers(Dossier.formation_id, user)
-    if of_dossiers is not None:
-        trainings = trainings.where(or_(policy.row_filter(Formation, user),
-                                        Formation.id.in_(of_dossiers)))
-    named = _of_visible_dossiers(Dossier.cfa_conseiller_id, user)
-    if named is None:
-        named = select(Dossier.cfa_conseiller_id).where(Dossier.cfa_conseiller_id.is_not(None))
+    scope = policy.row_filter(Dossier, user)
+    if policy.sees_dossiers_beyond_trainings(user):  # the trainings of their dossiers too
+        trainings = trainings.where(or_(
+            policy.row_filter(Formation, user),
+            _named_on_a_visible_dossier(Dossier.formation_id, Formation.id, scope)))
+    elif not isinstance(scope, True_):
+        trainings = trainings.where(policy.row_filter(Formation, user))
+    # The CFA's staff (a few accounts), each with one dossier of the person naming them.
+    staff = select(UserRole.user_id).where(UserRole.role.in_(sorted(CFA_ROLES)))
     advisors = select(literal(_ADVISOR), User.id, User.last_name, User.first_name,
-                      null().cast(Integer)).where(User.id.in_(named))
+                      null().cast(Integer)).where(
+        User.id.in_(staff),
+        _named_on_a_visible_dossier(Dossier.cfa_conseiller_id, User.id, scope))
     return union_all(trainings, advisors)
 
 

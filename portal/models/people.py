@@ -103,7 +103,10 @@ class User(UserMixin, db.Model):
 
 class UserRole(db.Model):
     __tablename__ = "user_roles"
-    __table_args__ = (db.UniqueConstraint("user_id", "role"),)
+    # (role, user_id): the people of a role (the CFA's staff of the list's advisor menu,
+    # portal/dossiers/list_menus.py) without reading every account's roles (migration 0010).
+    __table_args__ = (db.UniqueConstraint("user_id", "role"),
+                      db.Index("ix_user_roles_role_user", "role", "user_id"))
 
     id = db.Column(db.Integer, primary_key=True)
     user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False,

@@ -87,6 +87,12 @@ def dossier_filter(user: User):
     return _any(clauses)
 
 
+def sees_dossiers_beyond_trainings(user: User) -> bool:
+    """Whether dossier_filter grants dossiers of trainings formation_filter does not (an
+    employer's, an apprentice's): the list's training menu then names those trainings too."""
+    return not user.has_role(*CFA_ROLES) and user.has_role(EMPLOYEUR, ALTERNANT)
+
+
 def formation_filter(user: User):
     if user.has_role(*CFA_ROLES):
         return true()
