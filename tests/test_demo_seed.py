@@ -15,6 +15,7 @@ from portal.models import (Apprenti, Cfa, Dossier, DossierHistory, Etablissement
                            User)
 from portal.rules.dates import add_months
 from portal.rules.identifiers import UAI_LETTERS
+from seeds.synthetic_employers import DEMO_SHARE, DOSSIERS_PER_EMPLOYER
 from portal.dossiers.workflow import MAIN_PATH, STATES
 from seeds.demo import PASSWORD, add_synthetic_dossiers, load_demo
 
@@ -226,8 +227,14 @@ def test_add_synthetic_dossiers(demo):
     assert add_synthetic_dossiers(2000, batch=700) == 2000
     after = table_counts()
     assert after["dossiers"] == before["dossiers"] + 2000
-    assert {k: v for k, v in after.items() if k != "dossiers"} == \
-        {k: v for k, v in before.items() if k != "dossiers"}
+    # Their employers: one new structure with one establishment per 25 of the 98 % of them
+    # not given to the demo's establishments (seeds/synthetic_employers).
+    employers = round(2000 * (1 - DEMO_SHARE)) // DOSSIERS_PER_EMPLOYER
+    assert (after["structures"], after["etablissements"]) == \
+        (before["structures"] + employers, before["etablissements"] + employers)
+    grown = {"dossiers", "structures", "etablissements"}
+    assert {k: v for k, v in after.items() if k not in grown} == \
+        {k: v for k, v in before.items() if k not in grown}
     emails = db.session.execute(select(Dossier.apprenti_email)
                                 .where(Dossier.apprenti_email.like("synth-%"))).scalars().all()
     assert len(set(emails)) == 2000
@@ -236,9 +243,13 @@ def test_add_synthetic_dossiers(demo):
                                      .group_by(Dossier.state)).all())
     assert set(states) == set(STATES)
     synth = db.session.execute(select(Dossier).where(Dossier.apprenti_email.like("synth-%"))
-                               .limit(50)).scalars().all()
+                               ).scalars().all()
     assert all(d.version == 1 and d.formation and d.etablissement for d in synth)
-    assert any(d.employer_contact_id for d in synth)
+    assert all(siret.is_valid(d.etablissement.siret) for d in synth)
+    at_demo = [d for d in synth if not d.etablissement.structure.siren.startswith("51")]
+    assert 0 < len(at_demo) < 100  # about 2 %
+    assert any(d.employer_contact_id for d in at_demo)
+    assert not any(d.employer_contact_id for d in synth if d not in at_demo)
     # A second call keeps e-mails unique and loads nothing else.
     add_synthetic_dossiers(10)
     assert table_counts()["dossiers"] == after["dossiers"] + 10
