@@ -25,13 +25,14 @@ import argparse
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from scripts.bench import p90, step  # noqa: E402  (the list bench's timing helpers)
 
 WARMUPS = 2
 WAYS = ("before", "now", "django")
@@ -49,20 +50,6 @@ def parse_args(argv=None):
     parser.add_argument("--explain", action="store_true",
                         help="print the query plan of each way's count for each term")
     return parser.parse_args(argv)
-
-
-@contextmanager
-def step(label: str):
-    print(f"{label} …", end=" ", flush=True)
-    start = time.perf_counter()
-    yield
-    print(f"{time.perf_counter() - start:.1f} s", flush=True)
-
-
-def p90(values):
-    ordered = sorted(values)
-    return ordered[0] if len(ordered) == 1 else statistics.quantiles(
-        ordered, n=10, method="inclusive")[-1]
 
 
 def load(app, n: int) -> None:
