@@ -30,6 +30,7 @@ from portal.models import (ALTERNANT, CFA_ADMIN, CFA_CONSEILLER, EMPLOYEUR,
 from portal.rules.contract_followup import reaches_smc_age
 from seeds.synthetic_employers import (DEMO_SHARE, DOSSIERS_PER_EMPLOYER,
                                        add_synthetic_employers)
+from seeds.synthetic_trainings import DOSSIERS_PER_TRAINING, add_synthetic_trainings
 from portal.rules.dates import add_months
 from portal.rules.identifiers import uai_letter
 from portal.dossiers.workflow import MAIN_PATH, STATES
@@ -757,8 +758,9 @@ def add_synthetic_dossiers(n: int, *, batch: int = 5000,
                            demo_share: float = DEMO_SHARE) -> int:
     """Add ``n`` bare dossiers (no tabs, no history) for volume tests; returns ``n``.
 
-    Spread over every training and state; their employers are mostly new ones, a few dossiers
-    each (seeds/synthetic_employers), and ``demo_share`` of them go to the demo's
+    Spread over every state; their trainings and employers are mostly new ones (groups of the
+    demo's trainings, seeds/synthetic_trainings; employers with a few dossiers each,
+    seeds/synthetic_employers), and ``demo_share`` of them go to the demo's trainings and
     establishments (some with an employer contact of their structure; 1.0: all of them, the
     planners' worst case of a few establishments with thousands of dossiers each). Core
     ``INSERT … executemany`` in batches: 100 000 rows take seconds."""
@@ -776,15 +778,16 @@ def add_synthetic_dossiers(n: int, *, batch: int = 5000,
     employers = (add_synthetic_employers(max(1, round(n * (1 - demo_share))
                                          // DOSSIERS_PER_EMPLOYER), token, rng)
                  if demo_share < 1 else [])
+    groups = (add_synthetic_trainings(max(1, round(n * (1 - demo_share))
+                                          // DOSSIERS_PER_TRAINING), token)
+              if demo_share < 1 else [])
     ctx = dict(
         rng=rng,
         token=token,
         employers=employers, demo_share=demo_share,
         conseil_id=conseil_id,
-        formations=[(fid, start or date(2026, 9, 1),
-                     max(1, round((end - start).days / 365)) if start and end else 2,
-                     conseiller or conseil_id)
-                    for fid, start, end, conseiller in formations],
+        formations=_training_choices(formations, conseil_id),
+        groups=_training_choices(groups, conseil_id),
         sites=sites, responsables=_first_responsable_by_formation(),
         contacts=_contacts_by_structure(),
         names=[(p, nom) for sexe in FIRST_NAMES for p in FIRST_NAMES[sexe] for nom in LAST_NAMES],
@@ -806,11 +809,22 @@ _STATE_RANK = {**{s: i for i, s in enumerate(MAIN_PATH)},
 _SYNTH_BASE = datetime(2026, 3, 2, 8, 0)
 
 
+def _training_choices(formations, conseil_id) -> list[tuple]:
+    """(id, start, years, CFA advisor) of each training a synthetic dossier may follow."""
+    return [(fid, start or date(2026, 9, 1),
+             max(1, round((end - start).days / 365)) if start and end else 2,
+             conseiller or conseil_id)
+            for fid, start, end, conseiller in formations]
+
+
 def _synthetic_row(i: int, ctx: dict) -> dict:
     rng = ctx["rng"]
     state = _STATE_CODES[i % len(_STATE_CODES)]
     rank = _STATE_RANK[state]
-    fid, f_start, years, conseiller_id = ctx["formations"][rng.randrange(len(ctx["formations"]))]
+    # The demo's trainings get demo_share of the dossiers, the synthetic groups the rest.
+    trainings = (ctx["formations"] if not ctx["groups"] or rng.random() < ctx["demo_share"]
+                 else ctx["groups"])
+    fid, f_start, years, conseiller_id = trainings[rng.randrange(len(trainings))]
     sites = ctx["sites"] if rng.random() < ctx["demo_share"] else ctx["employers"]
     site_id, siret, structure_id = sites[rng.randrange(len(sites))]
     candidates = ctx["contacts"].get(structure_id)

@@ -16,6 +16,7 @@ from portal.models import (Apprenti, Cfa, Dossier, DossierHistory, Etablissement
 from portal.rules.dates import add_months
 from portal.rules.identifiers import UAI_LETTERS
 from seeds.synthetic_employers import DEMO_SHARE, DOSSIERS_PER_EMPLOYER
+from seeds.synthetic_trainings import DOSSIERS_PER_TRAINING
 from portal.dossiers.workflow import MAIN_PATH, STATES
 from seeds.demo import PASSWORD, add_synthetic_dossiers, load_demo
 
@@ -232,7 +233,11 @@ def test_add_synthetic_dossiers(demo):
     employers = round(2000 * (1 - DEMO_SHARE)) // DOSSIERS_PER_EMPLOYER
     assert (after["structures"], after["etablissements"]) == \
         (before["structures"] + employers, before["etablissements"] + employers)
-    grown = {"dossiers", "structures", "etablissements"}
+    # Their trainings: one more group of a demo training per 2 000 of those 98 % (at least one;
+    # seeds/synthetic_trainings), with no manager and no access code.
+    groups = max(1, round(2000 * (1 - DEMO_SHARE)) // DOSSIERS_PER_TRAINING)
+    assert after["formations"] == before["formations"] + groups
+    grown = {"dossiers", "structures", "etablissements", "formations"}
     assert {k: v for k, v in after.items() if k not in grown} == \
         {k: v for k, v in before.items() if k not in grown}
     emails = db.session.execute(select(Dossier.apprenti_email)
@@ -246,6 +251,9 @@ def test_add_synthetic_dossiers(demo):
                                ).scalars().all()
     assert all(d.version == 1 and d.formation and d.etablissement for d in synth)
     assert all(siret.is_valid(d.etablissement.siret) for d in synth)
+    in_groups = [d for d in synth if " – groupe " in d.formation.intitule]
+    assert 1900 < len(in_groups) < 2000  # about 98 %
+    assert not any(d.formation.responsables or d.formation.access_code for d in in_groups)
     at_demo = [d for d in synth if not d.etablissement.structure.siren.startswith("51")]
     assert 0 < len(at_demo) < 100  # about 2 %
     assert any(d.employer_contact_id for d in at_demo)

@@ -224,3 +224,16 @@ def test_the_employer_scope_is_index_searches(planned):
     else:
         assert re.search(r"(Index|Bitmap Index) Scan on ix_dossiers_employer_contact_id", text) \
             or "using ix_dossiers_employer_contact_id" in text, text
+
+
+def test_the_cfa_count_of_every_dossier_has_no_where(planned, searches):
+    """The CFA sees every dossier: its count carries no WHERE (SQLite's `1 = 1` would turn the
+    count of a table's pages into a scan of each of its rows: 0.02 ms against 1.6 ms at
+    100 000 dossiers), and the filtered count keeps its filter."""
+    app = planned
+    client = _client(app, ADMIN)
+    counts = {label: [sql for sql, _ in _statements(app, client, query) if _kind(sql) == "count"]
+              for label, query in _queries(searches) if label in ("list", "state")}
+    assert len(counts["list"]) == 1, counts
+    assert re.fullmatch(r"SELECT count\(\*\) AS \w+\s+FROM dossiers\s*", counts["list"][0]), counts
+    assert "WHERE dossiers.state" in counts["state"][0], counts

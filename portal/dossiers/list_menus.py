@@ -48,31 +48,49 @@ def _named_on_a_visible_dossier(column, key, scope):
     return (probe if isinstance(scope, True_) else probe.where(scope)).exists()
 
 
-def menus_statement(user):
+def _probes(user):
+    """(the trainings named on a dossier the person sees, the advisors named on one)."""
+    scope = policy.row_filter(Dossier, user)
+    return (_named_on_a_visible_dossier(Dossier.formation_id, Formation.id, scope),
+            _named_on_a_visible_dossier(Dossier.cfa_conseiller_id, User.id, scope))
+
+
+def _employer_pairs(user):
+    """The same for a person who sees dossiers as an employer only: the (training, advisor)
+    pairs of their dossiers, read once from the two covering indexes of their scope (a probe
+    per training went through every one of their dossiers for each of the CFA's trainings)."""
+    pairs = policy.employer_dossier_select(
+        user, Dossier.formation_id, Dossier.cfa_conseiller_id).cte("visible_pairs")
+    return (Formation.id.in_(select(pairs.c.formation_id)),
+            User.id.in_(select(pairs.c.cfa_conseiller_id)))
+
+
+def menus_statement(user, probes=None):
     """One UNION ALL: (kind, id, text, second text, year) rows, trainings then advisors."""
     trainings = select(literal(_TRAINING).label("kind"), Formation.id.label("id"),
                        Formation.intitule.label("text"),
                        null().cast(String).label("other"),
                        Formation.annee_campagne.label("year"))
     scope = policy.row_filter(Dossier, user)
+    named_training, named_advisor = (probes or (
+        _employer_pairs if policy.employer_only(user) else _probes))(user)
     if policy.sees_dossiers_beyond_trainings(user):  # the trainings of their dossiers too
-        trainings = trainings.where(or_(
-            policy.row_filter(Formation, user),
-            _named_on_a_visible_dossier(Dossier.formation_id, Formation.id, scope)))
+        trainings = trainings.where(or_(policy.row_filter(Formation, user), named_training))
     elif not isinstance(scope, True_):
         trainings = trainings.where(policy.row_filter(Formation, user))
     # The CFA's staff (a few accounts), each with one dossier of the person naming them.
     staff = select(UserRole.user_id).where(UserRole.role.in_(sorted(CFA_ROLES)))
     advisors = select(literal(_ADVISOR), User.id, User.last_name, User.first_name,
-                      null().cast(Integer)).where(
-        User.id.in_(staff),
-        _named_on_a_visible_dossier(Dossier.cfa_conseiller_id, User.id, scope))
+                      null().cast(Integer)).where(User.id.in_(staff), named_advisor)
     return union_all(trainings, advisors)
 
 
-def load_menus(user) -> Menus:
+def load_menus(user, statement=None) -> Menus:
     trainings, advisors = [], []
-    for kind, pk, text, other, year in db.session.execute(menus_statement(user)):
+    # Built of the person's row filters alone: once per (person, roles) (policy.remembered).
+    if statement is None:
+        statement = policy.remembered("dossier_list_menus", user, menus_statement)
+    for kind, pk, text, other, year in db.session.execute(statement):
         if kind == _TRAINING:
             trainings.append((pk, text, year))
         else:

@@ -3,7 +3,8 @@ and whether a loaded row is theirs to change or delete; the locks of the workflo
 A person's scope is the union of what each of their roles grants."""
 from __future__ import annotations
 
-from sqlalchemy import false, or_, select, true, union
+from sqlalchemy import false, func, or_, select, true, union
+from sqlalchemy.sql.elements import True_
 
 from portal.dossiers.workflow import STATES
 from portal.extensions import db
@@ -56,6 +57,28 @@ def _any(clauses):
     return clauses[0] if len(clauses) == 1 else or_(*clauses)
 
 
+def employer_dossier_select(user: User, *columns):
+    """``columns`` of the dossiers a person sees as an employer: those naming them as the
+    employer's contact, and those of the establishments of the structures they are référent
+    of; one UNION, each branch an index search (the contact's index, the establishment's,
+    both covering the dossier's id, training and CFA advisor)."""
+    establishments = select(Etablissement.id).where(
+        Etablissement.structure_id.in_(referent_structure_ids(user)))
+    return union(
+        select(*columns).where(Dossier.employer_contact_id == user.id),
+        select(*columns).where(Dossier.etablissement_id.in_(establishments)))
+
+
+def employer_dossier_ids(user: User):
+    return employer_dossier_select(user, Dossier.id)
+
+
+def employer_only(user: User) -> bool:
+    """Whether the person sees dossiers as an employer and in no other way."""
+    return (user.has_role(EMPLOYEUR) and not user.has_role(*CFA_ROLES, ALTERNANT)
+            and managed_formation_ids(user) is None)
+
+
 def employer_dossier_clauses(user: User) -> list:
     """The dossiers a person sees as an employer: those naming them as the employer's contact,
     and those of the establishments of the structures they are référent of.
@@ -64,11 +87,7 @@ def employer_dossier_clauses(user: User) -> list:
     index, the establishment's), so the cost follows the person's dossiers, not the table.
     An OR of the two makes SQLite and PostgreSQL read the whole establishment index for every
     employer, even one with no dossier (tests/test_query_plans.py)."""
-    establishments = select(Etablissement.id).where(
-        Etablissement.structure_id.in_(referent_structure_ids(user)))
-    return [Dossier.id.in_(union(
-        select(Dossier.id).where(Dossier.employer_contact_id == user.id),
-        select(Dossier.id).where(Dossier.etablissement_id.in_(establishments))))]
+    return [Dossier.id.in_(employer_dossier_ids(user))]
 
 
 # --- row filters per model ------------------------------------------------------------------------
@@ -201,7 +220,21 @@ def _register(filters: dict, view: dict, create: dict, edit: dict, delete: dict)
 # expression is immutable, and the rows it selects are read when a statement runs: a person
 # made référent of a structure meanwhile sees its dossiers at once (tests/test_policy_memo.py).
 _CLAUSES: dict[tuple, object] = {}
-MAX_CLAUSES = 4096  # (model, person, roles) kept; a full table starts again
+MAX_CLAUSES = 4096  # (kind, person, roles) kept; a full table starts again
+
+
+def remembered(kind, user: User, build):
+    """``build(user)``, built once per (kind, person, roles) — for SQL built from the person's
+    id and roles alone (the row filters, statements made of them: list_menus)."""
+    if user.id is None:
+        return build(user)
+    key = (kind, user.id, user.role_codes)
+    found = _CLAUSES.get(key)
+    if found is None:
+        if len(_CLAUSES) >= MAX_CLAUSES:
+            _CLAUSES.clear()
+        found = _CLAUSES[key] = build(user)
+    return found
 
 
 def row_filter(model, user: User):
@@ -211,19 +244,34 @@ def row_filter(model, user: User):
     rule = _FILTERS.get(model)
     if rule is None:
         return false()
-    if user.id is None:
-        return rule(user)
-    key = (model, user.id, user.role_codes)
-    clause = _CLAUSES.get(key)
-    if clause is None:
-        if len(_CLAUSES) >= MAX_CLAUSES:
-            _CLAUSES.clear()
-        clause = _CLAUSES[key] = rule(user)
-    return clause
+    return remembered(model, user, rule)
+
+
+def _count_of(model, user: User):
+    ids = employer_dossier_ids(user) if model is Dossier and employer_only(user) else None
+    if ids is not None:
+        return select(func.count()).select_from(ids.subquery())
+    return scoped(select(func.count()).select_from(model), model, user)
+
+
+def count_statement(model, user: User):
+    """SELECT count(*) of the rows of ``model`` the person sees (no filter, no search added).
+    An employer's dossiers are counted from the union of their ids, each branch an index
+    search (0.19 ms at 100 000 dossiers), not by looking each id up in the table as the
+    dossiers ``IN`` that union (0.70 ms)."""
+    if user is None or not getattr(user, "is_authenticated", False) or model not in _FILTERS:
+        return select(func.count()).select_from(model).where(false())
+    return remembered(("count", model), user, lambda person: _count_of(model, person))
 
 
 def scoped(query, model, user: User):
-    return query.filter(row_filter(model, user))
+    clause = row_filter(model, user)
+    # "Everything" adds no WHERE: SQLite renders true() as `1 = 1`, which turns its count of
+    # a table (a walk of the smallest index's pages: 0.02 ms at 100 000 dossiers) into a row
+    # by row scan (1.6 ms). tests/test_query_plans.py checks the statement.
+    if isinstance(clause, True_):
+        return query
+    return query.where(clause)
 
 
 # --- which screens a person may open -------------------------------------------------------------
