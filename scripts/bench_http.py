@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ROLES = ["admin@sillon.demo", "rh@acme.sillon.demo", "alice@etu.sillon.demo"]
+ROLES = ["admin@sillon.demo", "resp.info@sillon.demo", "rh@acme.sillon.demo",
+         "alice@etu.sillon.demo"]
 URL = "/admin/dossier/"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

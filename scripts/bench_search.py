@@ -1,13 +1,15 @@
 """Benchmark of the dossier list's search: the old way, the new way, Django admin's way.
 
     .venv/bin/python scripts/bench_search.py [--dossiers 100000] [--db sqlite|postgresql]
-        [--rounds 15] [--person admin@sillon.demo] [--explain]
+        [--rounds 15] [--person admin@sillon.demo,rh@acme.sillon.demo] [--explain]
 
 Builds a fresh database as scripts/bench.py does (migration, reference and demo data, N
 synthetic dossiers: seeds.demo.add_synthetic_dossiers), adds a prise en charge numbered
-« BENCH-<dossier> » to every synthetic dossier sent to the OPCO (Core insert), runs ANALYZE, then times for 3 terms (an apprentice's last name, an
-establishment's SIRET, an OPCO number) the search's two statements — the count and the page
-(20 rows, newest first) — within the person's scope (portal.policy), three ways:
+« BENCH-<dossier> » to every synthetic dossier sent to the OPCO (Core insert), runs ANALYZE,
+then times for 3 terms (an apprentice's last name, an establishment's SIRET, an OPCO number)
+the search's two statements — the count and the page (20 rows, newest first) — within each
+person's scope (portal.policy; by default the CFA admin, a training's manager, an employer and
+an apprentice), three ways:
 
 - ``before``: the search before issue 16 §2, ``lower(CAST(col AS VARCHAR)) LIKE lower(?)`` on
   the dossier's four columns, the employer's three (``IN (sub-select)``) and the OPCO number;
@@ -38,6 +40,10 @@ WARMUPS = 2
 WAYS = ("before", "now", "django")
 
 
+PEOPLE = ("admin@sillon.demo", "resp.info@sillon.demo", "rh@acme.sillon.demo",
+          "alice@etu.sillon.demo")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=100_000,
@@ -45,8 +51,9 @@ def parse_args(argv=None):
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--rounds", type=int, default=15,
                         help="timed runs of each term and way, after %d warm-ups" % WARMUPS)
-    parser.add_argument("--person", default="admin@sillon.demo",
-                        help="whose scope the search runs in (default the CFA admin)")
+    parser.add_argument("--person", default=",".join(PEOPLE),
+                        help="whose scopes the search runs in, comma-separated (default: the "
+                             "CFA admin, a training's manager, an employer, an apprentice)")
     parser.add_argument("--explain", action="store_true",
                         help="print the query plan of each way's count for each term")
     return parser.parse_args(argv)
@@ -186,7 +193,7 @@ def pick_terms(app) -> dict[str, str]:
             "n° OPCO " + (number or "?"): number or "BENCH-"}
 
 
-def measure(app, args) -> dict:
+def measure(app, args, person: str) -> dict:
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -195,7 +202,7 @@ def measure(app, args) -> dict:
     results = {(label, way): [] for label in terms for way in WAYS}
     found = {}
     with app.app_context():
-        user = db.session.execute(select(User).where(User.email == args.person)).scalar_one()
+        user = db.session.execute(select(User).where(User.email == person)).scalar_one()
         dialect = db.engine.dialect.name
         built = {(label, way): statements(way, term, user, dialect)
                  for label, term in terms.items() for way in WAYS}
@@ -210,7 +217,7 @@ def measure(app, args) -> dict:
                 for key, (count, _) in built.items():
                     print(f"\n--- {key[0]} / {key[1]}")
                     print(explain(conn, count))
-    return dict(terms=terms, times=results, found=found)
+    return dict(terms=terms, times=results, found=found, person=person)
 
 
 def explain(conn, statement) -> str:
@@ -222,7 +229,7 @@ def explain(conn, statement) -> str:
 
 
 def report(data, args) -> None:
-    print(f"\nSearch as {args.person}, {args.dossiers} synthetic dossiers, {args.db}, "
+    print(f"\nSearch as {data['person']}, {args.dossiers} synthetic dossiers, {args.db}, "
           f"median (p90) of {args.rounds} interleaved runs of count + page, ms")
     print(f"{'term':<30} {'way':<8} {'median':>9} {'p90':>9} {'× django':>9} {'rows':>7}")
     for label in data["terms"]:
@@ -241,7 +248,8 @@ def main(argv=None) -> None:
     try:
         app = bare_app(url, "instance-search")
         load(app, args.dossiers)
-        report(measure(app, args), args)
+        for person in args.person.split(","):
+            report(measure(app, args, person.strip()), args)
         from portal.extensions import db
         with app.app_context():
             db.engine.dispose()

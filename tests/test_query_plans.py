@@ -15,7 +15,9 @@ sees part of it:
   ``Seq Scan on dossiers`` and no index scan of dossiers without an ``Index Cond``.
 
 The CFA staff see every dossier: their count reads one index whole, by nature; the same rules
-hold for their searches and filters.
+hold for their searches and filters. Anyone else's search is tested dossier by dossier of their
+scope: on SQLite, a scope of a quarter of the table or more (the manager's training here, half
+of it) may be read whole, the planner's right choice.
 
 A planner chooses by the table's statistics: on SQLite the module runs on a database of its
 own, the demo data plus SYNTHETIC dossiers and ANALYZE (on the demo's few rows and no
@@ -31,6 +33,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
+from portal import policy
 from portal.extensions import db
 from portal.models import Dossier, Etablissement, PriseEnCharge, User
 from tests.conftest import make_app
@@ -45,6 +48,7 @@ SEARCH_INDEX = "USING COVERING INDEX ix_dossiers_recherche"
 # FilterEqual(Dossier.state) is DossierView.column_filters[0] (flt<position>_<index>).
 STATE_FILTER = {"flt0_0": "en_saisie"}
 SYNTHETIC = 20_000
+BIG_SCOPE = 0.25  # of the table: the share of it past which a full read is the right plan
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +186,10 @@ def test_the_list_reads_dossiers_through_indexes(planned, searches, email):
     client = _client(app, email)
     with app.app_context():
         dialect = db.engine.dialect.name
+        user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one()
+        share = db.session.scalar(sa.select(sa.func.count()).select_from(Dossier).where(
+            policy.row_filter(Dossier, user))) / db.session.scalar(
+            sa.select(sa.func.count()).select_from(Dossier))
     checked = []
     for label, query in _queries(searches):
         statements = _statements(app, client, query)
@@ -194,6 +202,10 @@ def test_the_list_reads_dossiers_through_indexes(planned, searches, email):
                 continue
             plan = plan_of(app, sql, params)
             scans = full_scans(plan, kind, dialect)
+            if share > BIG_SCOPE and label.startswith("search") and dialect == "sqlite":
+                # Searched dossier by dossier (portal/dossiers/listing.search_clause), a scope
+                # of a quarter of the table or more is best read whole: SQLite's choice.
+                scans = [line for line in scans if line.strip() != "SCAN dossiers"]
             assert not scans, f"{email}, {label}, {kind}: {scans}\n{sql}\n" + "\n".join(plan)
             checked.append((label, kind))
     assert len(checked) >= 10, checked

@@ -311,6 +311,35 @@ def test_a_training_manager_never_finds_a_dossier_by_its_opco_number(app, client
     assert row[0] not in found(clients, row[1], MANAGER)
 
 
+def test_an_apprentice_never_finds_their_dossier_by_its_opco_number(app):
+    """The apprentice sees their dossier, not its prise en charge (portal.policy): the search
+    in their own dossiers (not policy.sees_every_dossier) keeps the prise en charge's filter.
+    A financed demo dossier is lent to alice@'s account for the test."""
+    from tests.support.web import login as log_in
+    email = "alice@etu.sillon.demo"
+    with app.app_context():
+        dossier_id, number, previous = db.session.execute(
+            sa.select(Dossier.id, PriseEnCharge.numero_opco, Dossier.apprentice_user_id)
+            .join(PriseEnCharge, PriseEnCharge.dossier_id == Dossier.id)
+            .where(PriseEnCharge.numero_opco.is_not(None)).order_by(Dossier.id)).first()
+        alice = _user(email)
+        assert not policy.financing_follows_dossiers(alice)
+        db.session.execute(sa.update(Dossier).where(Dossier.id == dossier_id)
+                           .values(apprentice_user_id=alice.id))
+        db.session.commit()
+    try:
+        client = app.test_client()
+        assert log_in(client, email).status_code == 302
+        assert dossier_id in listed(client)[0], "the apprentice sees the dossier"
+        assert listed(client, search=number)[0] == set()
+        assert listed(client, search=number.lower())[0] == set()
+    finally:
+        with app.app_context():
+            db.session.execute(sa.update(Dossier).where(Dossier.id == dossier_id)
+                               .values(apprentice_user_id=previous))
+            db.session.commit()
+
+
 # --- the indexes the search uses ----------------------------------------------------------------
 
 def _search_sql(term: str):

@@ -19,6 +19,7 @@ from portal.policy.scope import *  # noqa: F401,F403
 from portal.policy.scope import _FILTERS, _VIEW_ROLES  # noqa: F401
 from portal.policy.structures import *  # noqa: F401,F403
 from portal.policy.financing import (CFA_ONLY, financing_document_allowed,  # noqa: F401
+                                     financing_follows_dossiers,
                                      financing_refusal, may_open_finance_dashboard,
                                      may_see_amounts_of, may_see_financing)
 from portal.policy.training_actions import (beneficiary_structure_ids,  # noqa: F401

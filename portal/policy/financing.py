@@ -5,11 +5,11 @@ the OPCO; apprentices and the trainings' staff see none of it. The reference tab
 delegating organisations and the CFA's contact sheet are the cfa_admin's."""
 from __future__ import annotations
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import false, select, true
 
 from portal.models import (CFA_ADMIN, CFA_ROLES, EMPLOYEUR, Cfa, DemandeRemboursement, Dossier,
                            Echeance, Facture, OrganismeDelegant, Paiement, PriseEnCharge, User)
-from portal.policy.scope import employer_dossier_clauses
+from portal.policy.scope import employer_dossier_ids, employer_only
 
 NOT_YOURS = "Ce dossier n'existe pas ou ne vous est pas accessible."
 CFA_ONLY = "Seule l'équipe du CFA suit le financement auprès de l'OPCO."
@@ -19,9 +19,16 @@ def pec_filter(user: User):
     if user.has_role(*CFA_ROLES):
         return true()
     if user.has_role(EMPLOYEUR):
-        return PriseEnCharge.dossier_id.in_(
-            select(Dossier.id).where(or_(*employer_dossier_clauses(user))))
+        return PriseEnCharge.dossier_id.in_(employer_dossier_ids(user))
     return false()
+
+
+def financing_follows_dossiers(user: User) -> bool:
+    """Whether the prises en charge the person sees (pec_filter) are exactly those of the
+    dossiers they see (dossier_filter): the CFA's staff, and a person who sees dossiers as an
+    employer only. Then a prise en charge of a dossier already in their scope needs no filter
+    of its own (portal/dossiers/listing.search_clause)."""
+    return user.has_role(*CFA_ROLES) or employer_only(user)
 
 
 def echeance_filter(user: User):

@@ -112,11 +112,11 @@ def sees_dossiers_beyond_trainings(user: User) -> bool:
     return not user.has_role(*CFA_ROLES) and user.has_role(EMPLOYEUR, ALTERNANT)
 
 
-def has_personal_scope(user: User) -> bool:
-    """Whether the person sees only dossiers of their own (as an employer, an apprentice), not
-    a training's nor the CFA's: a few, on which a search is best tested one by one
-    (portal/dossiers/listing.search_clause)."""
-    return not user.has_role(*CFA_ROLES, *FORMATION_ROLES)
+def sees_every_dossier(user: User) -> bool:
+    """Whether dossier_filter lets the person see every dossier (the CFA's staff); anyone else
+    sees a part (their trainings', their company's, their own), on which a search is best
+    tested dossier by dossier (portal/dossiers/listing.search_clause)."""
+    return user.has_role(*CFA_ROLES)
 
 
 def formation_filter(user: User):
