@@ -1,15 +1,15 @@
 """Import of apprentices by the formation (CSV / XLSX), under /admin/formation/<id>/import/.
 
-Upload → preview of every row with its errors and warnings (the file is kept in an ImportBatch)
-→ confirm: the batch is marked « en cours » and the background worker re-reads and re-checks
-the stored bytes, creates the dossiers of the rows that may be created through the dossier
-service and invites their people, in batches of rows (portal.dossiers.import_batches); the
-batch's page shows a progress bar (portal/static/js/import_progress.js polls progress_view)
-and, once done, the outcome; the manager gets an e-mail. A row
-whose apprentice has an open dossier in another training is created only when the manager
-ticked it ("Créer quand même"). The training comes through FormationView.get_one (scoped by
-portal.policy) and policy.may_import; the batch through row_or_404 (policy's filter) and must
-belong to that training. Service code: portal.dossiers.imports; row checks: portal.rules.imports.
+Upload (the file read and kept in an ImportBatch) → preview of every row with its errors and
+warnings → confirm: the batch is marked « en cours » and the background worker re-reads and
+re-checks the stored bytes, creates the dossiers of the rows that may be created through the
+dossier service and invites their people, in batches of rows (portal.dossiers.import_batches);
+the batch's page shows a progress bar (portal/static/js/import_progress.js polls progress_view)
+and, once done, the outcome; the manager gets an e-mail. A row whose apprentice has an open
+dossier in another training is created only when the manager ticked it ("Créer quand même").
+The training comes through FormationView.get_one (scoped by portal.policy) and
+policy.may_import; the batch through row_or_404 (policy's filter) and must belong to that
+training. Service code: portal.dossiers.imports; row checks: portal.rules.imports.
 """
 from __future__ import annotations
 
@@ -111,8 +111,7 @@ class FormationImportMixin:
                       "error")
                 return redirect(self.get_url(".import_view", formation_id=formation.id))
             try:
-                batch, _ = imports.create_batch(formation, current_user, content,
-                                                upload.filename)
+                batch = imports.create_batch(formation, current_user, content, upload.filename)
                 db.session.commit()
             except ImportFileError as exc:
                 db.session.rollback()

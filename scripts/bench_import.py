@@ -158,7 +158,7 @@ def main(argv=None):
         for _ in range(args.confirm_rounds):
             data = make_file(args.rows, siret, uuid.uuid4().hex[:10])
             formation = db.session.get(Formation, formation_id)
-            batch, _ = imports.create_batch(formation, user, data, "bench.csv")
+            batch = imports.create_batch(formation, user, data, "bench.csv")
             db.session.commit()
             batch_id = batch.id
             imports.confirm(batch, user)
@@ -210,7 +210,7 @@ def main(argv=None):
           f"({len(html) // 1024} Ko of HTML)")
     median, worst = summary(page_samples)
     print(f"    of which the preview page  {median:6.1f} {worst:8.1f}   "
-          "(the GET the upload redirects to: the file read and checked again)")
+          "(the GET the upload redirects to: where the rows are checked, once)")
     median, worst = summary(confirm_samples)
     print(f"  confirm POST (HTTP)        {median:8.1f} {worst:8.1f}")
     median, worst = summary(worker_samples)

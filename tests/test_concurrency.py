@@ -294,8 +294,8 @@ def _import_batch(app, domain, rows):
         formation = db.session.execute(
             sa.select(Formation).join(Formation.responsables).where(User.email == RESP)
             .order_by(Formation.id)).scalars().first()
-        batch, _ = imports.create_batch(formation, db.session.get(User, uid(RESP)),
-                                        "\r\n".join(lines).encode("utf-8"), "course.csv")
+        batch = imports.create_batch(formation, db.session.get(User, uid(RESP)),
+                                     "\r\n".join(lines).encode("utf-8"), "course.csv")
         db.session.commit()
         return formation.id, batch.id
 

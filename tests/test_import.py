@@ -987,8 +987,8 @@ def test_the_service_checks_the_right(app, training):
     with app.test_request_context():
         owner, outsider = _user(f"resp.info@{DOMAIN}"), _user(f"resp.droit@{DOMAIN}")
         formation = db.session.get(Formation, training["id"])
-        batch, _ = imports.create_batch(formation, owner, _csv([_valid_row(training, 1)]),
-                                        "un.csv")
+        batch = imports.create_batch(formation, owner, _csv([_valid_row(training, 1)]),
+                                     "un.csv")
         db.session.commit()
         with pytest.raises(WriteRefused, match="Vous ne pouvez pas créer de dossier"):
             imports.confirm(batch, outsider)

@@ -397,3 +397,24 @@ def test_an_import_whose_worker_died_is_queued_again_by_the_sweep(app, login, tr
                   OutboxEmail.subject == "Bienvenue sur Sillon") == total
     with app.app_context():  # done: never queued again
         assert batch_id not in sweep_stale_imports(queue, now=start + 10 * stale_after)
+
+
+def test_the_rows_are_checked_once_from_the_upload_to_its_preview(app, login, training,
+                                                                   monkeypatch):
+    """The upload only reads the file (a file that cannot be read is refused there) and keeps
+    it; the preview page it redirects to checks the rows: once in all, not once each."""
+    from portal.dossiers import imports
+    calls = []
+    real = imports.check_rows
+
+    def counted(rows, **kwargs):
+        calls.append(len(rows))
+        return real(rows, **kwargs)
+
+    monkeypatch.setattr(imports, "check_rows", counted)
+    client = login(f"resp.info@{DOMAIN}")
+    url, html = _preview(client, training, _csv(_rows(training, 3)), "trois.csv")
+    assert calls == [3]
+    assert "Confirmer l'import de 3 dossiers" in h.unescape(html)
+    batch = _batch(app, url)
+    assert (batch.status, batch.row_count, batch.error_count) == ("apercu", 3, 0)

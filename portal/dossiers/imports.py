@@ -81,18 +81,19 @@ def preview(formation, content: bytes, filename: str = "", *,
                                  today=today or date.today()), rows.sample_lines)
 
 
-def create_batch(formation, user, content: bytes, filename: str) -> tuple[ImportBatch,
-                                                                          list[RowCheck]]:
-    """Check the file and keep it for the confirmation (no commit)."""
-    results = preview(formation, content, filename)
+def create_batch(formation, user, content: bytes, filename: str) -> ImportBatch:
+    """Keep the file for its preview and confirmation (no commit). Only the file as a whole is
+    read here (raises ImportFileError, in French, when it cannot be): its rows are checked
+    once, by the preview page that follows, and again by the worker at the confirmation. The
+    refused rows are counted by the confirmation (import_batches)."""
+    rows = parse(content, filename)
     batch = ImportBatch(formation_id=formation.id, user_id=getattr(user, "id", None),
                         filename=(filename or "import")[-255:], content=content,
                         sha256=hashlib.sha256(content).hexdigest(),
-                        status=ImportBatch.PREVIEW, row_count=len(results),
-                        error_count=sum(1 for r in results if not r.ok))
+                        status=ImportBatch.PREVIEW, row_count=len(rows), error_count=0)
     db.session.add(batch)
     db.session.flush()
-    return batch, results
+    return batch
 
 
 def recent_batches(formation, user, limit: int = 10) -> list[ImportBatch]:
