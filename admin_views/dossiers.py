@@ -109,6 +109,8 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
                   DossierUploadsMixin,
                   DossierLookupsMixin, DossierRemunerationMixin, DossierTabsMixin,
                   SecureModelView):
+    delete_confirmation = ("Supprimer définitivement les dossiers sélectionnés ? "
+                           "Cette suppression est irréversible.")
     # Key columns first: on a phone the table scrolls sideways, the apprentice's name fixed.
     column_list = ["apprenti", "id", "state", "next_actor", "etablissement", "formation",
                    "date_debut_contrat", "updated_at"]

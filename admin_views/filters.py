@@ -6,7 +6,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
 
 from portal.dossiers.listing import ACTOR_LABELS, ACTOR_OPTIONS, states_awaiting
 
-from .base import ScopedOptionsMixin
+from .scoped_forms import ScopedOptionsMixin
 
 
 class ScopedFilterEqual(ScopedOptionsMixin, IntEqualFilter):

@@ -12,6 +12,8 @@ from .base import SecureModelView
 
 
 class StructureView(SecureModelView):
+    delete_confirmation = ("Supprimer définitivement les structures sélectionnées ? "
+                           "Cette suppression est irréversible.")
     column_list = ["raison_sociale", "siren", "referent", "public", "monaco", "origine",
                    "created_at"]
     column_labels = {"raison_sociale": "Raison sociale", "siren": "SIREN",
@@ -54,6 +56,9 @@ class EtablissementView(SecureModelView):
     (portal.policy.may_edit) without the OPCO; a save by anyone but the CFA sets the OPCO from
     the IDCC, whatever was posted. A dossier past « Validation demandée » keeps the values
     frozen with it (portal.dossiers.snapshot): an edit here changes only dossiers in entry."""
+
+    delete_confirmation = ("Supprimer définitivement les établissements sélectionnés ? "
+                           "Cette suppression est irréversible.")
 
     column_list = ["denomination", "siret", "structure", "commune", "naf", "idcc", "opco_code",
                    "type_employeur"]

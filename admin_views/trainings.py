@@ -23,6 +23,8 @@ _ADMIN_FIELDS = ["cfa", "etablissement_formation", "intitule", "annee_campagne",
 
 class FormationView(FormationAccessCodeMixin, FormationImportMixin, FormationFilesMixin,
                     SecureModelView):
+    delete_confirmation = ("Supprimer définitivement les formations sélectionnées ? "
+                           "Cette suppression est irréversible.")
     column_list = ["intitule", "annee_campagne", "niveau", "code_diplome", "code_rncp",
                    "etablissement_formation", "mode_validation", "mission_requise"]
     column_labels = {

@@ -168,7 +168,8 @@ def test_cfa_admin_screens(app, live_server, watched, deletable):
     page.click("text=Avec la sélection")
     page.click("[data-model-action=delete]")
     page.wait_for_timeout(300)
-    assert w.dialogs == ["Êtes-vous bien sûr de vouloir supprimer ces objets?"]
+    assert w.dialogs == ["Supprimer définitivement les dossiers sélectionnés ? "
+                         "Cette suppression est irréversible."]
     assert _exists(app, "Dossier", first)
     w.answer(True)
     page.click("text=Avec la sélection")

@@ -111,3 +111,18 @@ def test_the_filter_menus_kept_are_flask_admins_with_each_persons_options(app, l
                        for label, items in kept.items()}
     assert seen["admin@sillon.demo"]["Formation"] != seen["resp.droit@sillon.demo"]["Formation"]
     assert seen["admin@sillon.demo"]["État"] == seen["rh@acme.sillon.demo"]["État"]
+
+
+@pytest.mark.parametrize("url, rows", [("/admin/dossier/", "les dossiers sélectionnés"),
+                                        ("/admin/structure/", "les structures sélectionnées"),
+                                        ("/admin/etablissement/",
+                                         "les établissements sélectionnés"),
+                                        ("/admin/formation/", "les formations sélectionnées"),
+                                        ("/admin/opco/", "les lignes sélectionnées")])
+def test_the_bulk_delete_asks_in_french_and_names_the_rows(login, url, rows):
+    page = login("admin@sillon.demo").get(url).get_data(as_text=True)
+    data = re.search(r'<div id="actions-confirmation-data" class="d-none">(.*?)</div>', page)
+    assert json.loads(html.unescape(data.group(1)))["delete"] == \
+        f"Supprimer définitivement {rows} ? Cette suppression est irréversible."
+    assert re.search(r'data-model-action="?delete"?[^>]*>\s*Supprimer\s*<', page)
+    assert "objets" not in page

@@ -231,3 +231,9 @@ def test_idcc_reference_keeps_leading_zeros(reference):
                          ids=["pad", "kept", "four_digits", "spaces"])
 def test_normalise_idcc(value, expected):
     assert normalise_idcc(value) == expected
+
+
+def test_an_email_is_compared_without_blank_or_case():
+    from portal.rules.identifiers import normalize_email
+    assert normalize_email("  Alice.Martin@Exemple.FR \t") == "alice.martin@exemple.fr"
+    assert normalize_email(None) == normalize_email("") == normalize_email("   ") == ""

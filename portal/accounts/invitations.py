@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.models import ALTERNANT, EMPLOYEUR, AuthToken, User, UserRole
 from portal.models import people
 from portal.mail.outbox import public_url, queue
+from portal.rules.identifiers import normalize_email
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=1)
 RESET_LIFETIME = timedelta(hours=1)
@@ -29,10 +30,6 @@ MIN_PASSWORD_LENGTH = 10
 
 def now():
     return people.utcnow()
-
-
-def normalize_email(address: str | None) -> str:
-    return (address or "").strip().lower()
 
 
 def find_user(address: str | None) -> User | None:
@@ -70,8 +67,14 @@ def login_link(address: str, dossier=None) -> str:
 
 def temporary_password(groups: int = 5) -> str:
     """Five groups of four characters, e.g. ``k7mq-2xta-9hrw-c4pe-u8nb``: 20 characters of a
-    31-letter alphabet, about 99 bits of entropy."""
-    raw = "".join(secrets.choice(_ALPHABET) for _ in range(4 * groups))
+    31-letter alphabet, about 99 bits of entropy. One uniform draw below 31^20 written in base 31
+    (uniform over every such password, as 20 draws of a letter are, at a fifth of the cost)."""
+    length, base = 4 * groups, len(_ALPHABET)
+    number, letters = secrets.randbelow(base ** length), []
+    for _ in range(length):
+        number, digit = divmod(number, base)
+        letters.append(_ALPHABET[digit])
+    raw = "".join(letters)
     return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 
 

@@ -106,7 +106,7 @@ def build_rows(formation, entries, *, by, fields) -> list[Dossier]:
             select(Etablissement).where(Etablissement.siret.in_(sirets))).scalars()} \
             if sirets else {}
         addresses = {v.get(n) for v, _ in rows for n in invitations.PEOPLE_FIELDS} - {None, ""}
-        users = {u.email.lower(): u for u in db.session.execute(
+        users = {norm(u.email): u for u in db.session.execute(
             select(User).options(selectinload(User.roles))
             .where(func.lower(User.email).in_(sorted(addresses)))).scalars()}
         new: dict[str, dict] = {}        # address → the new account's row

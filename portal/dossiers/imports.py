@@ -25,6 +25,7 @@ from portal.dossiers import import_batches
 from portal.dossiers.workflow import FINAL_STATES, state_label
 from portal.extensions import db
 from portal.models import Dossier, Formation, ImportBatch, User
+from portal.rules.identifiers import normalize_email
 from portal.rules.imports import (COLUMNS, EXAMPLE, KEYS, ImportFileError,
                                   KnownDossier, RowCheck, cell_text, check_rows)
 
@@ -43,7 +44,7 @@ def known_dossiers(formation, emails: Iterable[str]) -> tuple[dict[str, list[Kno
     """The dossiers the given apprentice e-mails already have: (in this training, whatever their
     state; open in another training, of any manager). An apprentice is found by the dossier's
     e-mail or by their account's, both without case. One query per 500 e-mails."""
-    wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+    wanted = sorted({normalize_email(e) for e in emails} - {""})
     in_training: dict[str, list[KnownDossier]] = {}
     elsewhere: dict[str, list[KnownDossier]] = {}
     dossier_email = func.lower(Dossier.apprenti_email)

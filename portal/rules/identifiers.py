@@ -1,7 +1,7 @@
 """Identifier checks (RULES.md §4). Pure functions.
 
 Public contract (kept stable): is_valid_siret / is_valid_siren / is_valid_nir / is_valid_uai /
-is_valid_ine, each (str) -> bool; clean_digits, uai_letter, UAI_LETTERS.
+is_valid_ine, each (str) -> bool; clean_digits, uai_letter, UAI_LETTERS; normalize_email.
 SIREN, SIRET and NIR checksums come from python-stdnum.
 """
 from __future__ import annotations
@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .reference import ReferenceData
 
 UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def normalize_email(address: str | None) -> str:
+    """An e-mail address as Sillon compares and stores it: no surrounding blank, lower case
+    (accounts, dossiers and import rows alike)."""
+    return (address or "").strip().lower()
 
 
 def clean_digits(value: str | None) -> str:

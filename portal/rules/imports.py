@@ -21,6 +21,7 @@ from .contract import (MAX_MONTHS, MIN_MONTHS, ContractFacts, check_maximum_age,
                        check_minimum_age)
 from .dates import add_months, months_and_days
 from .formatting import day as fr_day
+from .identifiers import normalize_email
 from .import_cells import (_SCIENTIFIC, EXCEL_EPOCH, _BadDate, _siret_digits,  # noqa: F401
                            _valid_siret, cell_text, is_valid_email, parse_date)
 
@@ -208,7 +209,7 @@ def check_row(line: int, raw: Mapping[str, Any], *, in_training: Known | None = 
     row.clean["apprenti_nom"] = v["nom"] or None
     row.clean["apprenti_prenom"] = v["prenom"] or None
 
-    email = v["email"].lower()
+    email = normalize_email(v["email"])
     if email:
         if not is_valid_email(email):
             error("email", f"L'adresse e-mail « {v['email']} » n'est pas valide.")
@@ -221,7 +222,7 @@ def check_row(line: int, raw: Mapping[str, Any], *, in_training: Known | None = 
             add(Finding(WARNING, FIELDS["email"], open_elsewhere_message(row.open_elsewhere)))
     row.clean["apprenti_email"] = email or None
 
-    contact = v["contact_email"].lower()
+    contact = normalize_email(v["contact_email"])
     if contact:
         if not is_valid_email(contact):
             error("contact_email",
@@ -317,8 +318,8 @@ def check_rows(rows: Iterable[tuple[int, Mapping[str, Any]]], *,
                today: date | None = None) -> list[RowCheck]:
     """Check every (line, raw values) row; the second row with an e-mail already seen above is
     refused as a duplicate (pointing to the first line)."""
-    in_training = {k.strip().lower(): v for k, v in (in_training or {}).items() if k}
-    elsewhere = {k.strip().lower(): v for k, v in (elsewhere or {}).items() if k}
+    in_training = {normalize_email(k): v for k, v in (in_training or {}).items() if k}
+    elsewhere = {normalize_email(k): v for k, v in (elsewhere or {}).items() if k}
     seen: dict[str, int] = {}
     results = []
     for line, raw in rows:
