@@ -22,6 +22,7 @@ from .dossier_employer import DossierEmployerFoundMixin
 from .dossier_financing import DossierFinancingMixin
 from .dossier_lookups import DossierLookupsMixin
 from .dossier_remuneration import DossierRemunerationMixin
+from .dossier_signatures import DossierSignaturesMixin
 from .dossier_tabs import DossierTabsMixin
 from .dossier_uploads import DossierUploadsMixin
 from .dossier_workflow import DossierWorkflowMixin
@@ -106,7 +107,7 @@ EXPORT_LOADS = (joinedload(Dossier.etablissement),
 
 
 class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkflowMixin,
-                  DossierUploadsMixin,
+                  DossierUploadsMixin, DossierSignaturesMixin,
                   DossierLookupsMixin, DossierRemunerationMixin, DossierTabsMixin,
                   SecureModelView):
     delete_confirmation = ("Supprimer définitivement les dossiers sélectionnés ? "

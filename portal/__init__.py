@@ -63,6 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth.sessions import init_app as init_sessions
     init_sessions(app)  # timeouts and revocation, checked before every other guard
 
+    from .signatures.views import init_app as init_signatures
+    init_signatures(app)  # the signers' pages (personal links) and the providers' webhooks
+
     from .financing import init_app as init_financing
     init_financing(app)  # the OPCO follow-up listens to the dossiers' workflow
 

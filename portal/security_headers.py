@@ -48,9 +48,19 @@ def is_static_file() -> bool:
     return endpoint == "static" or endpoint.endswith(".static")
 
 
+FRAMED_BY_SAME_ORIGIN = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'",
+                                                               "frame-ancestors 'self'"),
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
 def apply(response):
     for name, value in EVERY_RESPONSE.items():
         response.headers[name] = value
+    if getattr(response, "sillon_frame_same_origin", False):
+        # A PDF shown inside one of Sillon's own pages (the signer reads the document there).
+        response.headers.update(FRAMED_BY_SAME_ORIGIN)
     if request.is_secure:  # behind a proxy, correct once ProxyFix trusts X-Forwarded-Proto
         response.headers["Strict-Transport-Security"] = HSTS
     if not is_static_file():

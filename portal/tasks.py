@@ -129,6 +129,8 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
         with digest_lock, app.app_context():
             from portal.training_actions.documents import send_reminders
             send_reminders(datetime.now(PARIS).date())  # a week before each training session
+            from portal.signatures.service import remind_due
+            remind_due()  # a signer whose turn came three days ago (and every three days)
             return send_digests(datetime.now(PARIS).date())
 
     return TaskQueue(huey, send_email, sweep_outbox, daily_reminders, run_import)

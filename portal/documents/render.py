@@ -96,14 +96,22 @@ def _default_css() -> str:
 
 def render_pdf(kind: str, ctx: dict) -> bytes:
     """The document as PDF, from plain data (never reads the database or the workflow)."""
+    try:
+        return html_to_pdf(render_html(kind, ctx))
+    except RuntimeError as exc:
+        raise RuntimeError(f"PDF rendering failed for {kind}: {exc}") from None
+
+
+def html_to_pdf(html: str) -> bytes:
+    """HTML (a template of templates/pdf/) as PDF, its fonts embedded, no file read but the
+    fonts folder."""
     from xhtml2pdf import pisa
     from xhtml2pdf.config.resources import ResourceAccessPolicy
-    html = render_html(kind, ctx)
     _register_base_font()
     out = io.BytesIO()
     policy = ResourceAccessPolicy(base_dir=FONTS, allow_remote=False)
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=policy,
                             default_css=_default_css())
     if result.err:
-        raise RuntimeError(f"PDF rendering failed for {kind}: {result.err}")
+        raise RuntimeError(str(result.err))
     return out.getvalue()

@@ -295,7 +295,7 @@ def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
     are in, the workflow table's automatic row moves the dossier on, in the same transaction.
     Returns the stored Document; raises WriteRefused (nothing stored)."""
     from portal.documents import uploads
-    from portal.models.documents import DOCUMENT_KINDS, agreed
+    from portal.models.documents import agreed
     if kind not in uploads.SIGNED_KINDS:
         raise WriteRefused("Type de document inconnu.")
     reason = policy.upload_refusal(by, dossier)  # the dossier's employer: in its scope
@@ -305,20 +305,54 @@ def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
         uploads.check_pdf(data)
     except uploads.UploadRefused as exc:
         raise WriteRefused(str(exc), {"fichier": str(exc)}) from None
-    document = uploads.store(data, kind=kind, user=by, dossier=dossier,
-                             filename=uploads.safe_name(filename, kind, dossier.id))
-    db.session.add(DossierHistory(dossier=dossier, user_id=by.id, kind="document",
-                                  comment=f"{DOCUMENT_KINDS[kind]} {agreed(kind, 'déposé')} "
-                                          f"({document.filename}, "
-                                          f"version {document.version})"))
-    dossier.updated_at = now()
     try:
-        transitions.run_automatic(dossier, by, CHANGE_SOURCES["upload"])
+        document = _store_signed(dossier, kind, data, filename, by=by,
+                                 how=agreed(kind, "déposé"))
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise Stale(ALREADY_DONE) from None
     return document
+
+
+def _store_signed(dossier, kind: str, data: bytes, filename: str | None, *, by, how: str):
+    """Store a signed CERFA or convention with its history line; the workflow table's
+    automatic row moves the dossier on when both are in. No commit."""
+    from portal.documents import uploads
+    from portal.models.documents import DOCUMENT_KINDS
+    document = uploads.store(data, kind=kind, user=by, dossier=dossier,
+                             filename=uploads.safe_name(filename, kind, dossier.id))
+    db.session.add(DossierHistory(dossier=dossier, user_id=getattr(by, "id", None),
+                                  kind="document",
+                                  comment=f"{DOCUMENT_KINDS[kind]} {how} ({document.filename}, "
+                                          f"version {document.version})"))
+    dossier.updated_at = now()
+    transitions.run_automatic(dossier, by, CHANGE_SOURCES["upload"])
+    return document
+
+
+# --- the electronic signature (portal/signatures: its own rows, this for the dossier's) ---------
+
+def note_signature(dossier, comment: str, *, by=None) -> None:
+    """A line of the dossier's history about its electronic signature. No commit."""
+    db.session.add(DossierHistory(dossier=dossier, user_id=getattr(by, "id", None),
+                                  kind="signature", comment=comment))
+
+
+def return_signed_electronically(dossier, kind: str, data: bytes, filename: str, *, by):
+    """The sealed PDF of a completed electronic signature, kept as the signed CERFA or
+    convention exactly as a paper return is (the same automatic row moves the dossier on).
+    No commit: the signature service commits it with its own rows."""
+    from portal.models.documents import agreed
+    return _store_signed(dossier, kind, data, filename, by=by,
+                         how=f"{agreed(kind, 'scellé')} au terme de la signature électronique")
+
+
+def signature_refused(dossier, comment: str, *, by=None) -> list[str]:
+    """A signer refused: the workflow table's automatic row sends the dossier back for
+    correction and tells everyone why (``comment``). No commit."""
+    dossier.updated_at = now()
+    return transitions.run_automatic(dossier, by, "refus_signature", comment)
 
 
 # --- deleting a dossier ---------------------------------------------------------------------

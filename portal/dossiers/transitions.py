@@ -108,10 +108,11 @@ def run_transition(code: str, dossier, user, *, comment: str | None = None,
     return dossier.state
 
 
-def run_automatic(dossier, user, event: str) -> list[str]:
+def run_automatic(dossier, user, event: str, comment: str | None = None) -> list[str]:
     """The automatic rows of the table that apply after ``event``, in order, each with its
-    history entry and e-mails. Returns the codes applied. Runs inside the caller's
-    transaction (and lock scope)."""
+    history entry and e-mails (``comment``, e.g. a signer's reason for refusing, in both;
+    otherwise the row's note in the history). Returns the codes applied. Runs inside the
+    caller's transaction (and lock scope)."""
     applied = []
     for _ in range(MAX_AUTOMATIC_STEPS):
         db.session.flush()  # guards read stored data (e.g. the documents returned)
@@ -121,8 +122,10 @@ def run_automatic(dossier, user, event: str) -> list[str]:
             break
         transition = candidates[0]
         with transition_scope(db.session):
-            _apply(transition, dossier, user, transition.note)
+            _apply(transition, dossier, user, comment or transition.note,
+                   mail_comment=comment)
         applied.append(transition.code)
+        comment = None  # said once, by the first row it caused
     return applied
 
 
@@ -157,7 +160,8 @@ EFFECTS = {"demander_validation": _request, "renvoyer_correction": _correction,
            "annuler": _cancel, "rompre": _rupture, "deverrouiller": _unlock}
 
 
-def _apply(transition: Transition, dossier, user, comment, **inputs) -> None:
+def _apply(transition: Transition, dossier, user, comment, *, mail_comment=None,
+           **inputs) -> None:
     source, target = dossier.state, transition.target
     stamp = now()
     dossier.state = target  # a new version of the row: a concurrent run of it fails
@@ -183,7 +187,8 @@ def _apply(transition: Transition, dossier, user, comment, **inputs) -> None:
     for builder in transition.mails:
         kwargs = {"attachments": attachments} if builder == "to_employer_stamped" else {}
         getattr(messages, builder)(dossier, user=user,
-                                   comment=None if transition.automatic else comment, **kwargs)
+                                   comment=mail_comment if transition.automatic else comment,
+                                   **kwargs)
     signals.transition_applied.send(transition.code, dossier=dossier, user=user, source=source,
                                     target=target, inputs=inputs, comment=comment, stamp=stamp)
 

@@ -29,6 +29,7 @@ class State:
     opco_sent: bool = False  # the contract has been sent to the OPCO
     documents: tuple[str, ...] = ()  # generated documents available (SPEC §3)
     signed_returns: bool = False  # the employer may upload the signed CERFA and convention
+    e_signature: bool = False  # the CFA may send the CERFA and convention for e-signature
     cfa_fields: frozenset = frozenset()  # Dossier columns CFA staff may still change
 
 
@@ -50,7 +51,7 @@ _STATES = (
           cfa_fields=frozenset({"cfa_conseiller_id"})),
     State("economie_validee", "Éléments économiques validés",
           "Retour des documents signés (employeur)", ("employeur",), True, True,
-          validated=True, documents=_AFTER_ECONOMY, signed_returns=True),
+          validated=True, documents=_AFTER_ECONOMY, signed_returns=True, e_signature=True),
     State("documents_retournes", "Documents signés retournés", "Validation des documents (CFA)",
           ("cfa_conseiller",), True, True, validated=True, documents=_AFTER_ECONOMY,
           signed_returns=True),
@@ -98,7 +99,8 @@ def state_label(code: str | None) -> str:
 # portal.policy.roles_on_dossier), its guard (a name in portal/dossiers/guards.py), the e-mails
 # it sends (names in portal/mail/messages.py) and the stamp it sets. Automatic rows are run by
 # the write path, not by a person, after the events named in `after`: "saisie" (data of the
-# dossier saved), "depot" (a signed document returned), or a transition's code.
+# dossier saved), "depot" (a signed document returned), "refus_signature" (a signer refused
+# to sign electronically: portal/signatures), or a transition's code.
 
 PARTIES = frozenset({"alternant", "employeur"})
 MANAGER = frozenset({"formation_responsable"})
@@ -178,6 +180,9 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
     Transition("documents_retournes", "Documents signés retournés", ("economie_validee",),
                "documents_retournes", guard="signed_documents", mails=("to_cfa_documents",),
                after=("depot",)),
+    Transition("signature_refusee", "Signature électronique refusée", ("economie_validee",),
+               "a_corriger", mails=("to_everyone_signature_refused",),
+               after=("refus_signature",), note="Signature électronique refusée"),
     Transition("validation_automatique", "Validation automatique de la formation",
                ("validation_demandee",), "valide_formation", guard="automatic_validation",
                mails=("to_cfa_economy", "to_parties_validated"), stamp="formation_validee",

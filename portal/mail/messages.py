@@ -123,3 +123,11 @@ def to_employer_financing(dossier, *, user, comment, headline, attachments=()):
     told to the employer, with a link to the dossier's Financement tab."""
     _event(_employer(dossier), dossier, "information", "financement par l'OPCO", user=user,
            comment=comment, headline=headline, attachments=attachments, tab="financement")
+
+
+def to_everyone_signature_refused(dossier, *, user, comment):
+    """A signer refused to sign electronically (portal/signatures): the dossier is back for
+    correction; the parties, the CFA and the training's managers are told why."""
+    _event(_parties(dossier) + _cfa(dossier) + _managers(dossier), dossier,
+           "signature_refusee", "signature refusée, dossier à corriger", user=user,
+           comment=comment)

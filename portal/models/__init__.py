@@ -17,3 +17,4 @@ from .financing import (CompteurFacture, DemandeRemboursement, Echeance,  # noqa
 from .enrolments import (ActionFormation, Inscription, InscriptionHistory,  # noqa: F401
                          Presence, RegleInscription, SessionFormation)
 from .imports import ImportBatch  # noqa: F401
+from .signatures import SignatureEvent, SignatureRequest, Signer  # noqa: F401

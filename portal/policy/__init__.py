@@ -11,6 +11,7 @@ Every function takes the person and returns an SQL filter, a boolean, or a Frenc
   access-code registration, dashboards;
 - financing.py: the OPCO financing — prises en charge, schedules, claims, invoices, payments,
   delegating organisations;
+- signatures.py: the electronic signature — who starts, cancels and follows it;
 - training_actions.py: the training actions for employers' staff — catalogue, requests, who
   requests, decides and selects.
 """
@@ -22,6 +23,8 @@ from portal.policy.financing import (CFA_ONLY, financing_document_allowed,  # no
                                      financing_follows_dossiers,
                                      financing_refusal, may_open_finance_dashboard,
                                      may_see_amounts_of, may_see_financing)
+from portal.policy.signatures import (may_follow_signatures,  # noqa: F401
+                                      signature_cancel_refusal, signature_start_refusal)
 from portal.policy.training_actions import (beneficiary_structure_ids,  # noqa: F401
                                             decider_structure_ids, may_request_for,
                                             roles_on_inscription, step_refusal)

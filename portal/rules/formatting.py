@@ -1,8 +1,9 @@
 """French formatting of figures in user-facing messages (pure)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 NBSP = "\u00a0"
 CENT = Decimal("0.01")
@@ -36,3 +37,12 @@ def percent(value: Decimal | int | None) -> str:
 def day(value: date | None) -> str:
     """01/03/2027."""
     return value.strftime("%d/%m/%Y") if value else ""
+
+
+def moment(value: datetime | None) -> str:
+    """A stored time (naive UTC) as a person in France reads it: « 01/03/2027 à 14:05 »."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M")
