@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import (Document, Dossier, DossierHistory, Etablissement, Formation,
                            OutboxEmail, StructureMembership, User, UserRole, utcnow)
+from portal.models.signatures import SignatureRequest
 from tests.support.web import DEMO_PASSWORD, csrf
 from tests.support.web import login as web_login
 
@@ -38,21 +39,23 @@ Y, n = "autorisé", "refusé"
 # door: the state of the dossier it is knocked on in
 DOORS = {"base_tab": "en_saisie", "employer_found": "en_saisie", "cancel": "en_saisie",
          "advisor": "valide_formation", "upload": "economie_validee", "pencil": "en_saisie",
-         "other_dossier_tab": "en_saisie"}
+         "other_dossier_tab": "en_saisie", "sign_start": "economie_validee",
+         "sign_cancel": "economie_validee"}
 
 MATRIX = [
     # persona    base_tab employer_found cancel advisor upload pencil other_dossier_tab
-    (ADMIN,      Y,       n,             Y,     Y,      n,     n,     Y),
-    (CONSEIL,    Y,       n,             n,     Y,      n,     n,     Y),
-    (RESP_INFO,  Y,       n,             Y,     n,      n,     n,     n),
-    (GEST_INFO,  Y,       n,             n,     n,      n,     n,     n),
-    (RESP_DROIT, n,       n,             n,     n,      n,     n,     Y),
-    (REFERENT,   Y,       n,             n,     n,      Y,     n,     n),
-    (CONTACT,    Y,       n,             n,     n,      Y,     n,     n),
-    (MEMBER,     n,       n,             n,     n,      n,     n,     n),
-    (TWO,        n,       Y,             n,     n,      n,     n,     n),
-    (ALICE,      n,       n,             n,     n,      n,     n,     n),
-    (OUTSIDER,   n,       n,             n,     n,      n,     n,     n),
+    #                                                                    sign_start sign_cancel
+    (ADMIN,      Y,       n,             Y,     Y,      n,     n,     Y,     Y,     Y),
+    (CONSEIL,    Y,       n,             n,     Y,      n,     n,     Y,     Y,     Y),
+    (RESP_INFO,  Y,       n,             Y,     n,      n,     n,     n,     n,     n),
+    (GEST_INFO,  Y,       n,             n,     n,      n,     n,     n,     n,     n),
+    (RESP_DROIT, n,       n,             n,     n,      n,     n,     Y,     n,     n),
+    (REFERENT,   Y,       n,             n,     n,      Y,     n,     n,     n,     n),
+    (CONTACT,    Y,       n,             n,     n,      Y,     n,     n,     n,     n),
+    (MEMBER,     n,       n,             n,     n,      n,     n,     n,     n,     n),
+    (TWO,        n,       Y,             n,     n,      n,     n,     n,     n,     n),
+    (ALICE,      n,       n,             n,     n,      n,     n,     n,     n,     n),
+    (OUTSIDER,   n,       n,             n,     n,      n,     n,     n,     n,     n),
 ]
 COLUMNS = list(DOORS)
 
@@ -163,9 +166,13 @@ def observe(app, pk) -> dict:
         row = db.session.get(Dossier, pk)
         count = lambda model: db.session.scalar(  # noqa: E731
             sa.select(sa.func.count()).select_from(model).where(model.dossier_id == pk))
+        running = db.session.scalar(sa.select(sa.func.count()).select_from(SignatureRequest)
+                                    .where(SignatureRequest.dossier_id == pk,
+                                           SignatureRequest.status == "en_cours"))
         return {**{c.name: getattr(row, c.name) for c in Dossier.__table__.columns},
                 "history": count(DossierHistory), "outbox": count(OutboxEmail),
-                "documents": count(Document)}
+                "documents": count(Document), "signatures": count(SignatureRequest),
+                "signatures_running": running}
 
 
 def _pdf() -> bytes:
@@ -212,6 +219,11 @@ def knock(app, client, door, world):
         client.post(f"/admin/dossier/{pk}/retour/cerfa_signe/", data={
             "csrf_token": token, "fichier": (io.BytesIO(_pdf()), "cerfa-signe.pdf")},
             content_type="multipart/form-data")
+    elif door == "sign_start":
+        client.post(f"/admin/dossier/{pk}/signature/lancer/", data={"csrf_token": token})
+    elif door == "sign_cancel":
+        client.post(f"/admin/dossier/{pk}/signature/annuler/", data={
+            "csrf_token": token, "motif": "Essai de la matrice des écritures."})
     elif door == "pencil":
         client.post(f"/admin/dossier/edit/?id={pk}", data={
             "csrf_token": token, "apprenti_nom": "Générique", "employeur_contact_email":
@@ -235,14 +247,35 @@ def test_matrix_covers_every_persona_and_door():
 def test_write_door(app, world, clients, persona, door, expected):
     pk = world["other"] if door == "other_dossier_tab" else world["own"]
     _state(app, pk, DOORS[door], contact=door != "employer_found")
+    _signatures_for(app, pk, door)
     before = observe(app, pk)
     knock(app, clients[persona], door, world)
     after = observe(app, pk)
     if expected == n:
         assert after == before, {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    elif door.startswith("sign_"):  # the signature's own rows, and a line of history
+        assert after["history"] > before["history"]
+        if door == "sign_start":
+            assert (after["signatures_running"], before["signatures_running"]) == (2, 0)
+        else:
+            assert (after["signatures_running"], before["signatures_running"]) == (0, 2)
     else:
         assert after["version"] > before["version"]
         assert after["history"] > before["history"]
+
+
+def _signatures_for(app, pk, door):
+    """No request before « sign_start »; the two of a started signature before « sign_cancel »
+    (started by the CFA's admin through the service)."""
+    with app.app_context():
+        db.session.execute(sa.delete(SignatureRequest).where(SignatureRequest.dossier_id == pk))
+        db.session.commit()
+    if door != "sign_cancel":
+        return
+    from portal.signatures import service
+    with app.test_request_context():
+        admin = db.session.execute(sa.select(User).where(User.email == ADMIN)).scalar_one()
+        service.start(db.session.get(Dossier, pk), by=admin)
 
 
 def test_the_apprentices_other_dossier_is_untouched_by_a_write_on_the_first(app, world,
@@ -362,3 +395,32 @@ def test_base_tab_posted_as_a_browser_does_keeps_the_disabled_fields(app, world,
             after["employer_contact_id"]) == (before["apprenti_email"],
                                               before["employeur_contact_email"],
                                               before["employer_contact_id"])
+
+
+EVIDENCE = {ADMIN: 200, CONSEIL: 200, RESP_INFO: 403, GEST_INFO: 403, RESP_DROIT: 404,
+            REFERENT: 200, CONTACT: 200, MEMBER: 404, TWO: 200, ALICE: 404, OUTSIDER: 403}
+
+
+def test_the_evidence_file_is_for_the_cfa_and_the_parties(app, world, clients):
+    """The evidence file (JSON and PDF) of the dossier's signature: the CFA and the parties
+    (the employer's contact and référent, the apprentice); the training's staff may see the
+    dossier, not this; anyone else does not see the dossier at all. Another dossier's
+    request number on this dossier's address answers 404 to everyone."""
+    pk = world["own"]
+    _state(app, pk, "economie_validee")
+    _signatures_for(app, pk, "sign_cancel")
+    with app.app_context():
+        request_id = db.session.scalars(sa.select(SignatureRequest.id).where(
+            SignatureRequest.dossier_id == pk)).first()
+    assert set(EVIDENCE) == set(PERSONAS)
+    for persona, expected in EVIDENCE.items():
+        for ext in ("json", "pdf"):
+            response = clients[persona].get(
+                f"/admin/dossier/{pk}/signature/{request_id}/preuve.{ext}")
+            assert response.status_code == expected, (persona, ext, response.status_code)
+            if expected == 200:
+                assert response.data[:5] == b"%PDF-" if ext == "pdf" else \
+                    b'"source_sha256"' in response.data
+        assert clients[persona].get(
+            f"/admin/dossier/{world['other']}/signature/{request_id}/preuve.json"
+        ).status_code in (403, 404)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.dossiers import service as dossier_service
 from portal.extensions import db
@@ -22,8 +23,8 @@ from . import mails
 from .providers import provider_for
 from .providers.base import ProviderError, ProviderSigner
 from .service import AlreadyDone, SignatureRefused, end_request, record
-from .steps import (CANCELLED, DOCUMENTS, REFUSED, RUNNING, SIGNED, SIGNED_KIND,
-                    SIGNER_REFUSED, SIGNER_SIGNED, TURN, WAITING)
+from .steps import (CANCELLED, DOCUMENTS, RUNNING, SIGNED, SIGNED_KIND, SIGNER_SIGNED, TURN,
+                    WAITING)
 
 
 def provider_name() -> str:
@@ -56,11 +57,38 @@ def send(request: SignatureRequest) -> None:
                                           f"({provider_name()}) : {created.request_id}")
 
 
+_PENDING = "sillon_remote_cancels"
+
+
 def cancel_remote(request: SignatureRequest, reason: str) -> None:
-    try:
-        _provider().cancel(request.external_id, reason)
-    except ProviderError as exc:
-        record(request, "fournisseur", detail=f"Annulation chez le prestataire : {exc}")
+    """Cancel the request at the provider once this transaction is committed (the provider
+    answers with a webhook, which must find the request already over)."""
+    db.session.info.setdefault(_PENDING, []).append((request.external_id, reason))
+
+
+def _after_commit(session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    provider = provider_for(current_app.config)
+    for external_id, reason in pending:
+        try:
+            provider.cancel(external_id, reason)
+        except ProviderError as exc:  # it expires at the provider; the CFA sees it in Sillon
+            current_app.logger.warning("Yousign: annulation de %s impossible : %s",
+                                       external_id, exc)
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def init_app(app) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+    for name, listener in (("after_commit", _after_commit), ("after_rollback", _after_rollback)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
 
 
 def handle_webhook(name: str, body: bytes, headers) -> str:
@@ -94,20 +122,15 @@ def handle_webhook(name: str, body: bytes, headers) -> str:
     elif event.kind == "done":
         _completed(request, provider)
     elif event.kind == "refused":
-        if signer is not None:
-            signer.status = SIGNER_REFUSED
-        from .signing import refusal_comment
-        comment = refusal_comment(request, signer, event.reason or "motif non précisé")
-        end_request(request, REFUSED, event.reason)
-        dossier_service.signature_refused(request.dossier, comment,
-                                          by=signer.user if signer else None)
+        from .signing import refused
+        refused(request, signer, event.reason or "motif non précisé")
     elif event.kind in ("cancelled", "expired"):
         end_request(request, CANCELLED, f"{event.raw_name} chez le prestataire")
     try:
         db.session.commit()
-    except Exception:
+    except StaleDataError:  # the same request changed meanwhile (another event): try again
         db.session.rollback()
-        raise
+        raise AlreadyDone("changed meanwhile") from None
     return event.kind
 
 

@@ -164,8 +164,16 @@ def refuse(signer: Signer, *, reason: str, client: Client) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise SignatureRefused("Indiquez pourquoi vous refusez de signer.", "motif")
-    request = signer.request
-    signer.status = SIGNER_REFUSED
+    refused(signer.request, signer, reason, client)
+    _commit()
+
+
+def refused(request: SignatureRequest, signer: Signer | None, reason: str,
+            client: Client | None = None) -> None:
+    """A refusal (here or at a provider): every running request of the dossier ends, the
+    dossier goes back for correction with the reason, everyone is told. No commit."""
+    if signer is not None:
+        signer.status = SIGNER_REFUSED
     record(request, "refus", signer=signer, client=client, sha256=request.source_sha256,
            detail=reason)
     comment = refusal_comment(request, signer, reason)
@@ -175,13 +183,13 @@ def refuse(signer: Signer, *, reason: str, client: Client) -> None:
             end_request(each, REFUSED, reason, signer=signer, client=client)
         else:
             end_request(each, CANCELLED, f"Annulée : {comment}", signer=signer, client=client)
-    dossier_service.signature_refused(dossier, comment, by=signer.user)
+    dossier_service.signature_refused(dossier, comment,
+                                      by=signer.user if signer is not None else None)
     # The workflow's e-mail told the parties, the CFA and the managers; the others (a legal
     # representative) hear it from here.
     told = {e.recipients for e in db.session.new if isinstance(e, OutboxEmail)}
     mails.to_signers(request, "La signature électronique a été refusée.", comment,
                      told={a for r in told for a in r.split(",")})
-    _commit()
 
 
 def refusal_comment(request: SignatureRequest, signer: Signer | None, reason: str) -> str:

@@ -144,6 +144,8 @@ def webhook(provider):
     except PermissionError:
         db.session.rollback()
         return {"error": "signature invalide"}, 401
+    except AlreadyDone:  # changed meanwhile by another event: the provider sends it again
+        return {"error": "conflit, réessayer"}, 409
     except SignatureRefused as exc:
         db.session.rollback()
         return {"error": str(exc)}, 502
@@ -151,4 +153,6 @@ def webhook(provider):
 
 
 def init_app(app) -> None:
+    from .external import init_app as init_providers
     app.register_blueprint(bp)
+    init_providers(app)  # a provider's request is cancelled there after the commit
