@@ -363,7 +363,43 @@ def _document_rows(app, pk):
                     .where(DossierHistory.dossier_id == pk)))
 
 
-def test_signed_returns_refuse_polyglots_and_take_sillons_own_pdfs(app, login, complete):
+def _resaved(data: bytes) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.add_metadata({"/Producer": "Un autre logiciel"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _inked(data: bytes) -> bytes:
+    """A signature drawn on screen: an ink annotation on the last page."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import PolyLine
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.add_annotation(page_number=len(writer.pages) - 1, annotation=PolyLine(
+        vertices=[(400, 120), (430, 140), (460, 110), (490, 135)]))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _drawn_on(data: bytes) -> bytes:
+    """A signature drawn into the page itself (as a PDF printer flattens it)."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.pdfgen import canvas
+    stroke = io.BytesIO()
+    sheet = canvas.Canvas(stroke, pagesize=(595, 842))
+    sheet.bezier(400, 120, 430, 160, 460, 90, 490, 135)
+    sheet.save()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.pages[-1].merge_page(PdfReader(io.BytesIO(stroke.getvalue())).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_signed_returns_refuse_polyglots_and_unsigned_copies(app, login, complete):
     import html
     from portal.documents import uploads as u
     _set_state(app, complete, "economie_validee")
@@ -383,11 +419,20 @@ def test_signed_returns_refuse_polyglots_and_take_sillons_own_pdfs(app, login, c
         page = html.unescape(_upload(acme, complete, "cerfa_signe", data, f"{name}.pdf"))
         assert message in page, name
         assert _document_rows(app, complete) == before, name
-    # Sillon's own CERFA and convention, returned as they were downloaded: accepted. The
+    # Sillon's own CERFA and convention returned as they were downloaded, or re-saved with
+    # nothing drawn on them, are not signed: refused, nothing kept.
+    for kind, generated_kind in (("cerfa_signe", "cerfa"), ("convention_signee", "convention")):
+        for data in (generated[generated_kind], _resaved(generated[generated_kind])):
+            before = _document_rows(app, complete)
+            page = html.unescape(_upload(acme, complete, kind, data, "non-signe.pdf"))
+            assert "tel que Sillon l'a produit, sans signature" in page, kind
+            assert _document_rows(app, complete) == before
+    # Signed on screen (an ink annotation) or drawn on and printed to PDF: accepted. The
     # dossier moves on only once both are in (the table's automatic row).
-    _upload(acme, complete, "cerfa_signe", generated["cerfa"], "cerfa.pdf")
+    _upload(acme, complete, "cerfa_signe", _inked(generated["cerfa"]), "cerfa.pdf")
     assert _document_rows(app, complete)[1] == "economie_validee"
-    _upload(acme, complete, "convention_signee", generated["convention"], "convention.pdf")
+    _upload(acme, complete, "convention_signee", _drawn_on(generated["convention"]),
+            "convention.pdf")
     kinds, state, _ = _document_rows(app, complete)
     assert ("cerfa_signe", 1) in kinds and ("convention_signee", 1) in kinds
     assert state == "documents_retournes"

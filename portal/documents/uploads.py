@@ -215,6 +215,33 @@ def check_pdf(data: bytes) -> None:
         raise UploadRefused(BROKEN) from None
 
 
+def is_unsigned_copy(data: bytes, generated: bytes) -> bool:
+    """Whether ``data`` is ``generated`` (a document as Sillon produced it, unsigned): the same
+    file, or its pages re-saved with nothing drawn on them — each page's content unchanged,
+    no annotation (ink, stamp, signature widget) and no form added. A scan, a PDF signed
+    electronically or a page drawn on in any way is not."""
+    if hashlib.sha256(data).digest() == hashlib.sha256(generated).digest():
+        return True
+    from pypdf import PdfReader
+    try:
+        mine, theirs = PdfReader(io.BytesIO(data)), PdfReader(io.BytesIO(generated))
+        if len(mine.pages) != len(theirs.pages) or "/AcroForm" in mine.trailer["/Root"]:
+            return False
+        for page, original in zip(mine.pages, theirs.pages):
+            if len(page.get("/Annots") or ()) != len(original.get("/Annots") or ()):
+                return False
+            if _drawing(page) != _drawing(original):
+                return False
+    except Exception:  # noqa: BLE001 - unreadable as a copy: judged on its own (check_pdf)
+        return False
+    return True
+
+
+def _drawing(page) -> bytes:
+    contents = page.get_contents()
+    return contents.get_data() if contents is not None else b""
+
+
 def safe_name(filename: str | None, kind: str, dossier_id: int | None) -> str:
     name = secure_filename(filename or "") or f"{kind}.pdf"
     if not name.lower().endswith(".pdf"):

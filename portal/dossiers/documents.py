@@ -82,3 +82,20 @@ def document_bytes(kind: str, dossier, user) -> tuple[bytes, str]:
             db.session.commit()
         return document.data, document.filename
     return printing.render(kind, dossier), printing.filename(kind, dossier)
+
+
+UNSIGNED = {"cerfa_signe": ("cerfa", "le CERFA"),
+            "convention_signee": ("convention", "la convention de formation")}
+
+
+def unsigned_copy_refusal(dossier, kind: str, data: bytes, user) -> str | None:
+    """Why the returned file is not signed: it is the document Sillon generated, as it was."""
+    from portal.documents import uploads
+    generated_kind, article = UNSIGNED[kind]
+    if why_not(generated_kind, dossier) is not None:
+        return None  # Sillon made none (simple entry: the employer's own CERFA)
+    generated, _ = document_bytes(generated_kind, dossier, user)
+    if not uploads.is_unsigned_copy(data, generated):
+        return None
+    return (f"Ce fichier est {article} tel que Sillon l'a produit, sans signature : "
+            "imprimez-le, faites-le signer et déposez le scan, ou déposez le PDF signé.")

@@ -305,6 +305,10 @@ def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
         uploads.check_pdf(data)
     except uploads.UploadRefused as exc:
         raise WriteRefused(str(exc), {"fichier": str(exc)}) from None
+    from portal.dossiers.documents import unsigned_copy_refusal
+    unsigned = unsigned_copy_refusal(dossier, kind, data, by)
+    if unsigned:
+        raise WriteRefused(unsigned, {"fichier": unsigned})
     try:
         document = _store_signed(dossier, kind, data, filename, by=by,
                                  how=agreed(kind, "déposé"))
