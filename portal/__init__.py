@@ -90,9 +90,10 @@ def create_app(config: dict | None = None) -> Flask:
     _register_errors(app)
     app.jinja_env.globals["state_label"] = __import__(
         "portal.dossiers.workflow", fromlist=["state_label"]).state_label
-    from .rules.formatting import day, eur
+    from .rules.formatting import day, eur, moment
     app.jinja_env.filters["eur"] = eur   # 1 234,56 € (French amounts on every screen)
     app.jinja_env.filters["jour"] = day  # dd/mm/yyyy
+    app.jinja_env.filters["moment"] = moment  # a stored UTC time as « dd/mm/yyyy à hh:mm », Paris
     logging.basicConfig(level=logging.INFO)
     return app
 

@@ -525,9 +525,14 @@ def load_demo() -> dict:
     # The training actions for employers' staff (seeds/demo_training.py).
     from seeds.demo_training import load_training
     training = load_training(people)
-    created = loader.created + financing.pop("created") + training.pop("created")
     db.session.commit()
-    return dict(_counts(), **financing, **training, created=created)
+    # Two dossiers sent for electronic signature, one signed by all (seeds/demo_signatures.py).
+    from seeds.demo_signatures import load_signatures
+    signatures = load_signatures(people)
+    created = loader.created + financing.pop("created") + training.pop("created") \
+        + signatures.pop("created")
+    db.session.commit()
+    return dict(_counts(), **financing, **training, **signatures, created=created)
 
 
 def _etablissement_fields(s: dict, site: dict, structure: Structure) -> dict:

@@ -1,18 +1,19 @@
 """The demo data set (seeds/demo.py): idempotent, complete, valid identifiers, volume helper.
 
-Self-contained: builds its own bare Flask app on a SQLite file (no dependency on conftest)."""
+Self-contained: builds the portal's app on a SQLite file of its own (no dependency on
+conftest)."""
 import re
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 from stdnum.fr import nir, siren, siret
 
 import portal.models  # noqa: F401  (registers every table)
 from portal.extensions import db
 from portal.models import (Apprenti, Cfa, Dossier, DossierHistory, Etablissement,
-                           EtablissementFormation, Formation, Structure, StructureMembership,
-                           User)
+                           EtablissementFormation, Formation, OutboxEmail, Structure,
+                           StructureMembership, User)
+from portal.models.signatures import SignatureRequest
 from portal.rules.dates import add_months
 from portal.rules.identifiers import UAI_LETTERS
 from seeds.synthetic_employers import DEMO_SHARE, DOSSIERS_PER_EMPLOYER
@@ -35,10 +36,13 @@ DEMO_ACCOUNTS = {
 
 
 @pytest.fixture()
-def app(tmp_path):
-    app = Flask(__name__)
-    app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'demo.db'}", TESTING=True)
-    db.init_app(app)
+def app(tmp_path, monkeypatch):
+    # The portal's own app (its templates and mail: the demo's electronic signatures go
+    # through the signature service), on a SQLite file of its own.
+    monkeypatch.setenv("SILLON_INSTANCE_PATH", str(tmp_path / "instance"))
+    from portal import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.db'}",
+                      "TESTING": True, "MAIL_SERVER": None})
     with app.app_context():
         db.create_all()
         yield app
@@ -101,9 +105,15 @@ def test_dossiers_cover_trainings_employers_and_dispositifs(demo):
 
 
 def test_dossier_contents_match_their_state(demo):
+    signed = set(db.session.scalars(select(SignatureRequest.dossier_id)))
     for d in dossiers():
-        history = sorted(d.history, key=lambda h: h.at)
-        assert history and all(h.kind == "transition" for h in history)
+        # The history of a dossier sent for electronic signature also says so (its documents
+        # sealed); every other line of every history is a transition.
+        kinds = {h.kind for h in d.history}
+        assert kinds <= ({"transition", "signature", "document"} if d.id in signed
+                         else {"transition"}), (d.id, kinds)
+        history = sorted((h for h in d.history if h.kind == "transition"), key=lambda h: h.at)
+        assert history
         assert history[-1].to_state == d.state
         assert [h.from_state for h in history[1:]] == [h.to_state for h in history[:-1]]
         reached = {h.to_state for h in history}
@@ -279,3 +289,31 @@ def test_demo_contracts_state_the_smc_when_the_apprentice_turns_21(demo):
         d.apprenti_date_naissance, d.date_debut_contrat, d.date_fin_contrat)]
     assert reaching
     assert all(d.contrat.salaire_minimum_conventionnel for d in reaching)
+
+
+def test_the_demo_has_a_dossier_signed_by_all_and_one_waiting_for_the_apprentice(demo):
+    """Issue 17 §5: both documents of one dossier signed electronically by every party (sealed,
+    the dossier moved on, the evidence complete); another whose CERFA waits for the apprentice
+    after the employer signed it."""
+    from portal.signatures.certificate import sealing_identity
+    from portal.signatures.seal import check
+    from flask import current_app
+    requests = db.session.scalars(select(SignatureRequest).order_by(SignatureRequest.id)).all()
+    by_dossier: dict[int, list] = {}
+    for request in requests:
+        by_dossier.setdefault(request.dossier_id, []).append(request)
+    assert len(by_dossier) == 2
+    (done_id, done), (waiting_id, waiting) = sorted(by_dossier.items())
+    assert {r.status for r in done} == {"signee"} and len(done) == 2
+    assert db.session.get(Dossier, done_id).state == "documents_retournes"
+    for request in done:
+        assert all(s.status == "signe" and s.signed_at and s.ip for s in request.signers)
+        assert [e.kind for e in request.events][-1] == "scellement"
+        assert check(bytes(request.signed_document.data),
+                     sealing_identity(current_app._get_current_object())).ok
+    assert db.session.get(Dossier, waiting_id).state == "economie_validee"
+    cerfa = next(r for r in waiting if r.document == "cerfa")
+    assert [(s.role, s.status) for s in cerfa.signers][:2] == [("employeur", "signe"),
+                                                               ("alternant", "a_signer")]
+    assert db.session.scalar(select(func.count()).select_from(OutboxEmail).where(
+        OutboxEmail.subject.like("%code de signature%"))) == 0

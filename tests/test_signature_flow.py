@@ -376,13 +376,25 @@ def test_a_signer_who_has_not_signed_is_reminded_after_three_days(app, login, va
     pk = validated
     _start(login, pk)
     with app.app_context():
-        assert remind_due() == 0
+        remind_due()
+        assert _reminded(app, pk) == []
         later = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(days=3, minutes=1)
-        assert remind_due(later) == 2  # the employer, for each document
-        assert remind_due(later) == 0  # once every three days
-    reminders = _mails(smtp, EMPLOYER, "rappel, à signer", None)
+        remind_due(later)
+        assert _reminded(app, pk) == [EMPLOYER, EMPLOYER]  # for each document
+        remind_due(later)
+        assert len(_reminded(app, pk)) == 2  # once every three days
+    reminders = _mails(smtp, EMPLOYER, f"du dossier n° {pk} ", None)
+    reminders = [m for m in reminders if "rappel, à signer" in m["Subject"]]
     assert len(reminders) == 2 and "attend votre signature depuis le" in \
         smtp.text_of(reminders[0])
+
+
+def _reminded(app, pk) -> list[str]:
+    with app.app_context():
+        return [e for e, in db.session.execute(
+            sa.select(Signer.email).join(SignatureEvent, SignatureEvent.signer_id == Signer.id)
+            .join(SignatureRequest, SignatureRequest.id == SignatureEvent.request_id)
+            .where(SignatureRequest.dossier_id == pk, SignatureEvent.kind == "rappel"))]
 
 
 def test_the_workers_daily_task_sends_the_signature_reminders(app, login, validated, smtp):
@@ -392,5 +404,7 @@ def test_the_workers_daily_task_sends_the_signature_reminders(app, login, valida
     with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=3, hours=1)):
         tasks.daily_reminders()
         smtp.worker.drain()
-    assert len(_mails(smtp, EMPLOYER, "rappel, à signer", None)) == 2
-    assert not _mails(smtp, ALICE, "rappel", None)
+    assert _reminded(app, pk) == [EMPLOYER, EMPLOYER]
+    ours = [m for m in _mails(smtp, EMPLOYER, "rappel, à signer", None)
+            if f"du dossier n° {pk} " in m["Subject"]]
+    assert len(ours) == 2

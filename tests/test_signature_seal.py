@@ -388,3 +388,15 @@ def test_a_key_that_does_not_match_the_certificate_is_refused(bare_config, monke
     monkeypatch.setitem(bare_config.config, "SIGNATURE_KEY", str(tmp_path / "k.pem"))
     with pytest.raises(RuntimeError, match=re.escape("does not match the certificate")):
         sealing_identity(bare_config)
+
+
+def test_sealing_and_checking_work_inside_a_running_event_loop(app, source, demo_identity):
+    """pyHanko's synchronous API runs asyncio.run(): from a thread that already runs an event
+    loop (an async server, Playwright's sync API) it is run in a thread of its own."""
+    import asyncio
+    page = _page(app, source)
+
+    async def inside():
+        sealed_here = seal(source, page, demo_identity, reason="Essai")
+        return check(sealed_here, demo_identity)
+    assert asyncio.run(inside()).ok

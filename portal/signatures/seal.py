@@ -92,8 +92,22 @@ def seal(pdf: bytes, page: bytes, identity: SealingIdentity, *, reason: str,
         reason=reason, location=location, name=identity.common_name)
     # invisible field on the signature page: the page itself is what people read
     spec = fields.SigFieldSpec(FIELD_NAME, on_page=-1)
-    out = signers.sign_pdf(writer, meta, signer=identity.signer(), new_field_spec=spec)
+    out = _outside_event_loop(signers.sign_pdf, writer, meta, signer=identity.signer(),
+                              new_field_spec=spec)
     return out.getvalue()
+
+
+def _outside_event_loop(function, *args, **kwargs):
+    """pyHanko's synchronous calls run asyncio.run(), which a thread that already runs an
+    event loop cannot: there, they run in a thread of their own."""
+    import asyncio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
 
 
 def _append(pdf: bytes, page: bytes) -> bytes:
@@ -128,8 +142,8 @@ def _check(pdf: bytes, identity: SealingIdentity) -> SealCheck:
     if not seals:
         return NOT_SEALED
     context = ValidationContext(trust_roots=[identity.certificate()], allow_fetching=False)
-    status = validate_pdf_signature(
-        seals[-1], context, key_usage_settings=KeyUsageConstraints(key_usage=set(KEY_USAGES)),
+    status = _outside_event_loop(
+        validate_pdf_signature, seals[-1], context, key_usage_settings=KeyUsageConstraints(key_usage=set(KEY_USAGES)),
         skip_diff=True)
     signed_at = status.signer_reported_dt
     if signed_at is not None and signed_at.tzinfo is not None:

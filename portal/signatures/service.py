@@ -154,7 +154,7 @@ def start(dossier: Dossier, *, by, client: Client | None = None) -> list[Signatu
         labels = " et ".join(DOCUMENTS[doc] for doc in todo)
         dossier_service.note_signature(
             dossier, f"Signature électronique lancée : {labels} (signataires dans l'ordre : "
-                     + ", ".join(f"{p.first_name} {p.last_name} ({rules.ROLE_LABELS[p.role]})"
+                     + ", ".join(f"{p.first_name} {p.last_name} – {rules.ROLE_LABELS[p.role]}"
                                  for p in plan) + ").", by=by)
         db.session.flush()
         if provider != "interne":

@@ -15,6 +15,7 @@ from portal.auth import throttle
 from portal.dossiers import service as dossier_service
 from portal.extensions import db
 from portal.models import OutboxEmail
+from portal.models.documents import agreed
 from portal.models.people import utcnow
 from portal.models.signatures import SignatureRequest, Signer
 from portal.rules.formatting import moment
@@ -193,7 +194,7 @@ def refused(request: SignatureRequest, signer: Signer | None, reason: str,
 
 
 def refusal_comment(request: SignatureRequest, signer: Signer | None, reason: str) -> str:
-    who = f" par {signer.name} ({ROLE_LABELS.get(signer.role, signer.role)})" if signer else ""
+    who = f" par {signer.name} – {ROLE_LABELS.get(signer.role, signer.role)}" if signer else ""
     return f"Refus de signer {mails.ARTICLES[request.document]}{who} : {reason}"
 
 
@@ -211,7 +212,8 @@ def _seal(request: SignatureRequest, data: bytes, client: Client) -> None:
                               source_sha256=request.source_sha256, signers=lines,
                               sealed_at=now, cfa_name=cfa_name(dossier))
     sealed = seal(data, page, sealing_identity(current_app._get_current_object()),
-                  reason=f"{DOCUMENTS[request.document]} signé électroniquement par "
+                  reason=f"{DOCUMENTS[request.document]} "
+                         f"{agreed(SIGNED_KIND[request.document], 'signé')} électroniquement par "
                          + ", ".join(s.name for s in request.signers))
     kind = SIGNED_KIND[request.document]
     filename = f"{request.document}-signe-electroniquement.pdf"
