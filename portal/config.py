@@ -112,5 +112,17 @@ def load_config(instance_path: str) -> dict:
         "COMPANY_DIRECTORY_URL": env.get("COMPANY_DIRECTORY_URL")
         or "https://recherche-entreprises.api.gouv.fr",
         "COMPANY_DIRECTORY_TIMEOUT": float(env.get("COMPANY_DIRECTORY_TIMEOUT") or 3.0),
+        # Electronic signature (portal/signatures): the built-in one ("interne") or Yousign;
+        # the CFA's sealing certificate and key (PEM files), a self-signed one generated in
+        # the instance folder when both are unset (demo and tests only).
+        "SIGNATURE_PROVIDER": env.get("SIGNATURE_PROVIDER") or "interne",
+        "SIGNATURE_CERT": env.get("SIGNATURE_CERT") or None,
+        "SIGNATURE_KEY": env.get("SIGNATURE_KEY") or None,
+        "SIGNATURE_KEY_PASSWORD": env.get("SIGNATURE_KEY_PASSWORD") or None,
+        "SIGNATURE_LINK_DAYS": int(env.get("SIGNATURE_LINK_DAYS") or 30),
+        "YOUSIGN_API_URL": env.get("YOUSIGN_API_URL") or "https://api-sandbox.yousign.app/v3",
+        "YOUSIGN_API_KEY": env.get("YOUSIGN_API_KEY") or None,
+        "YOUSIGN_WEBHOOK_SECRET": env.get("YOUSIGN_WEBHOOK_SECRET") or None,
+        "YOUSIGN_TIMEOUT": float(env.get("YOUSIGN_TIMEOUT") or 10.0),
     }
     return cfg

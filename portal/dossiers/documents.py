@@ -88,14 +88,14 @@ UNSIGNED = {"cerfa_signe": ("cerfa", "le CERFA"),
             "convention_signee": ("convention", "la convention de formation")}
 
 
-def unsigned_copy_refusal(dossier, kind: str, data: bytes, user) -> str | None:
-    """Why the returned file is not signed: it is the document Sillon generated, as it was."""
+def unsigned_copy_refusal(dossier, kind: str, data: bytes) -> str | None:
+    """Why the returned file is not signed: it is the document Sillon generated, as it was.
+    A generated document exists only in locked states, stored at its first download (the
+    only way to have a copy of it): none stored, none to return unsigned."""
     from portal.documents import uploads
     generated_kind, article = UNSIGNED[kind]
-    if why_not(generated_kind, dossier) is not None:
-        return None  # Sillon made none (simple entry: the employer's own CERFA)
-    generated, _ = document_bytes(generated_kind, dossier, user)
-    if not uploads.is_unsigned_copy(data, generated):
+    generated = latest(dossier, generated_kind)
+    if generated is None or not uploads.is_unsigned_copy(data, bytes(generated.data)):
         return None
     return (f"Ce fichier est {article} tel que Sillon l'a produit, sans signature : "
             "imprimez-le, faites-le signer et déposez le scan, ou déposez le PDF signé.")

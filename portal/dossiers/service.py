@@ -306,7 +306,7 @@ def upload_signed(dossier, kind: str, data: bytes, filename: str | None, *, by):
     except uploads.UploadRefused as exc:
         raise WriteRefused(str(exc), {"fichier": str(exc)}) from None
     from portal.dossiers.documents import unsigned_copy_refusal
-    unsigned = unsigned_copy_refusal(dossier, kind, data, by)
+    unsigned = unsigned_copy_refusal(dossier, kind, data)
     if unsigned:
         raise WriteRefused(unsigned, {"fichier": unsigned})
     try:

@@ -106,6 +106,13 @@ def dossier_filter(user: User):
     return _any(clauses)
 
 
+def training_staff_only(user: User) -> bool:
+    """Whether the person sees dossiers only as a training's manager or helper: their scope
+    is exactly the dossiers of managed_formation_ids."""
+    return (managed_formation_ids(user) is not None
+            and not user.has_role(*CFA_ROLES, EMPLOYEUR, ALTERNANT))
+
+
 def sees_dossiers_beyond_trainings(user: User) -> bool:
     """Whether dossier_filter grants dossiers of trainings formation_filter does not (an
     employer's, an apprentice's): the list's training menu then names those trainings too."""
