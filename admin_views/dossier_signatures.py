@@ -16,9 +16,14 @@ from portal import policy
 from portal.extensions import db
 from portal.models.signatures import SignatureRequest
 from portal.signatures import evidence, service
+from portal.signatures.panel import panel
 
 
 class DossierSignaturesMixin:
+
+    def signature_panel(self, dossier):
+        """What Suivi – Info shows of the dossier's electronic signature (its template)."""
+        return panel(dossier, current_user)
 
     def _signature_dossier(self, dossier_id):
         dossier = self.get_one(dossier_id)

@@ -37,8 +37,7 @@ class SuiviTab(Tab):
         if not policy.change_refusals(current_user, dossier, {"cfa_conseiller_id": None},
                                       source="conseiller"):
             advisors = list(policy.cfa_advisors())
-        from portal.signatures.panel import panel
-        return {"actors": actors, "signatures": panel(dossier, current_user), "history": history, "state_label": state_label,
+        return {"actors": actors, "history": history, "state_label": state_label,
                 "deadlines": dossier_deadlines(dossier),
                 "signed": signed, "can_upload": can_upload, "advisors": advisors,
                 "offers": offers(dossier), **workflow_context(dossier, current_user)}
