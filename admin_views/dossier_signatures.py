@@ -35,12 +35,12 @@ class DossierSignaturesMixin:
         return redirect(self.get_url(".tab_view", dossier_id=dossier.id, tab_code="suivi")
                         + "#signature-electronique")
 
-    @expose("/<int:dossier_id>/signature/lancer/", methods=("POST",))
-    def signature_start_view(self, dossier_id):
+    def _signature_step(self, dossier_id, step, done):
+        """Run ``step`` on the dossier (through portal.signatures.service) and say how it went:
+        ``done(result)`` on success, the refusal in French otherwise; back to Suivi – Info."""
         dossier = self._signature_dossier(dossier_id)
         try:
-            created = service.start(dossier, by=current_user,
-                                    client=service.Client.of(request))
+            result = step(dossier)
         except service.AlreadyDone as exc:
             db.session.rollback()
             flash(str(exc), "warning")
@@ -48,27 +48,28 @@ class DossierSignaturesMixin:
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            names = " et ".join(service.DOCUMENTS[r.document] for r in created)
-            flash(f"Signature électronique lancée ({names}) : chaque signataire reçoit son lien "
-                  "par e-mail.", "success")
+            flash(done(result), "success")
         return self._back_to_signatures(dossier)
+
+    @expose("/<int:dossier_id>/signature/lancer/", methods=("POST",))
+    def signature_start_view(self, dossier_id):
+        return self._signature_step(
+            dossier_id,
+            lambda dossier: service.start(dossier, by=current_user,
+                                          client=service.Client.of(request)),
+            lambda created: "Signature électronique lancée ("
+            + " et ".join(service.DOCUMENTS[r.document] for r in created)
+            + ") : chaque signataire reçoit son lien par e-mail.")
 
     @expose("/<int:dossier_id>/signature/annuler/", methods=("POST",))
     def signature_cancel_view(self, dossier_id):
-        dossier = self._signature_dossier(dossier_id)
-        try:
-            service.cancel(dossier, by=current_user, reason=request.form.get("motif", ""),
-                           client=service.Client.of(request))
-        except service.AlreadyDone as exc:
-            db.session.rollback()
-            flash(str(exc), "warning")
-        except service.SignatureRefused as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash("Signature électronique annulée : les signataires en sont prévenus. Vous "
-                  "pouvez la relancer.", "success")
-        return self._back_to_signatures(dossier)
+        return self._signature_step(
+            dossier_id,
+            lambda dossier: service.cancel(dossier, by=current_user,
+                                           reason=request.form.get("motif", ""),
+                                           client=service.Client.of(request)),
+            lambda _: "Signature électronique annulée : les signataires en sont prévenus. "
+                      "Vous pouvez la relancer.")
 
     @expose("/<int:dossier_id>/signature/<int:request_id>/preuve.<any(json, pdf):ext>")
     def signature_evidence_view(self, dossier_id, request_id, ext):

@@ -107,28 +107,29 @@ def send_code(token):
     return _act(token, action)
 
 
+def _done(signer, step, *, refused: bool):
+    """Run ``step`` (signing or refusing) and say it is done: the page of the end."""
+    name, document_name = signer.name, DOCUMENTS[signer.request.document]
+    last = step()
+    return render_template("signature/done.html", name=name, document=document_name,
+                           last=bool(last) and not refused, refused=refused)
+
+
 @bp.route("/<token>/signer", methods=["POST"])
 @public
 def sign(token):
-    def action(signer):
-        name, document_name = signer.name, DOCUMENTS[signer.request.document]
-        last = signing.sign(signer, code=request.form.get("code", ""),
-                            approved=request.form.get("lu_et_approuve") == "1",
-                            client=Client.of(request))
-        return render_template("signature/done.html", name=name, document=document_name,
-                               last=last, refused=False)
-    return _act(token, action)
+    return _act(token, lambda signer: _done(signer, lambda: signing.sign(
+        signer, code=request.form.get("code", ""),
+        approved=request.form.get("lu_et_approuve") == "1", client=Client.of(request)),
+        refused=False))
 
 
 @bp.route("/<token>/refuser", methods=["POST"])
 @public
 def refuse(token):
-    def action(signer):
-        name, document_name = signer.name, DOCUMENTS[signer.request.document]
-        signing.refuse(signer, reason=request.form.get("motif", ""), client=Client.of(request))
-        return render_template("signature/done.html", name=name, document=document_name,
-                               last=False, refused=True)
-    return _act(token, action)
+    return _act(token, lambda signer: _done(signer, lambda: signing.refuse(
+        signer, reason=request.form.get("motif", ""), client=Client.of(request)),
+        refused=True))
 
 
 @bp.route("/webhook/<provider>", methods=["POST"])
