@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 SYSTEM_PACKAGES := chromium poppler-utils postgresql fonts-dejavu-core redis-server wrk
 
-.PHONY: run test test-sqlite test-postgresql bench bench-smoke install install-dev system-deps db clean
+.PHONY: run test test-sqlite test-postgresql bench bench-postgresql bench-smoke install install-dev system-deps db clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ bench: install-dev system-deps
 	$(BIN)/python scripts/bench_http.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_documents.py
 	$(BIN)/python scripts/bench_import.py --rows 10000 --rounds 3 --confirm-rounds 1
+
+# The database benchmarks on PostgreSQL (a throw-away server, as the tests start one).
+bench-postgresql: install-dev system-deps
+	$(BIN)/python scripts/bench.py --db postgresql --explain $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_financing.py --db postgresql $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_search.py --db postgresql $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_http.py --db postgresql $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_import.py --db postgresql --rows 10000 --rounds 3 --confirm-rounds 1
 
 # The same benchmarks on small data (2 000 dossiers), in under two minutes: CI runs it so a
 # benchmark can never stop running unnoticed. It measures; it asserts no time.

@@ -5,12 +5,13 @@ queue and executed as the consumer does), through the service and through HTTP: 
 rows per second, SQL statements and the time spent hashing the temporary passwords.
 
     .venv/bin/python scripts/bench_import.py [--rows 10000] [--rounds 3] [--confirm-rounds 1]
-        [--lower-email-index]
+        [--lower-email-index] [--db sqlite|postgresql]
 
 --lower-email-index adds an index on lower(users.email) to the bench database (what the
 accounts lookup filters on) to show what such a migration would save.
 
-Fresh SQLite database under .bench/, migrated, reference and demo data. Prints figures only.
+A fresh database (SQLite under .bench/, or a throw-away PostgreSQL server), migrated, reference
+and demo data. Prints figures only.
 """
 from __future__ import annotations
 
@@ -105,9 +106,10 @@ def main(argv=None):
     parser.add_argument("--fast-hash", action="store_true",
                         help="(kept for compatibility: temporary passwords are hashed once)")
     parser.add_argument("--lower-email-index", action="store_true")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args(argv)
     from scripts.bench_support import demo_app
-    app = demo_app("import")
+    app = demo_app("import", args.db)
     from sqlalchemy import select, text
     from portal.dossiers import imports
     from portal.extensions import db
@@ -118,7 +120,7 @@ def main(argv=None):
         formation_id = formation.id
         siret = db.session.execute(select(Etablissement.siret)).scalars().first()
         if args.lower_email_index:
-            db.session.execute(text("CREATE INDEX ix_bench_users_email_lower "
+            db.session.execute(text("CREATE INDEX IF NOT EXISTS ix_bench_users_email_lower "
                                     "ON users (lower(email))"))
             db.session.commit()
         counters = Counters(db.engine)
@@ -127,7 +129,7 @@ def main(argv=None):
     def summary(samples):
         return statistics.median(samples) * 1000, max(samples) * 1000
 
-    print(f"Import of {args.rows} rows, SQLite, load average {os.getloadavg()[0]:.1f}, preview {args.rounds} rounds, confirm "
+    print(f"Import of {args.rows} rows, {args.db}, load average {os.getloadavg()[0]:.1f}, preview {args.rounds} rounds, confirm "
           f"{args.confirm_rounds} rounds (median / max, ms)"
           + (", with an index on lower(users.email)" if args.lower_email_index else ""))
 

@@ -1,5 +1,5 @@
-"""Shared by the benchmarks: a fresh SQLite database in .bench/ with the migrated schema, the
-reference data and the demo data."""
+"""Shared by the benchmarks: a fresh database (SQLite in .bench/, or a throw-away PostgreSQL
+server) with the migrated schema, the reference data and the demo data."""
 from __future__ import annotations
 
 import os
@@ -10,18 +10,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 
 
-def demo_app(name: str):
-    """The app on .bench/<name>.db, migrated and loaded (call within no app context)."""
-    BENCH.mkdir(exist_ok=True)
-    db_path = BENCH / f"{name}.db"
-    db_path.unlink(missing_ok=True)
+def demo_app(name: str, backend: str = "sqlite"):
+    """The app on a fresh database (.bench/<name>.db, or a throw-away PostgreSQL server
+    stopped at exit), migrated and loaded (call within no app context)."""
+    import atexit
+    url, stop = fresh_database(backend, name)
+    atexit.register(stop)
     instance = BENCH / f"instance-{name}"
     shutil.rmtree(instance, ignore_errors=True)
     instance.mkdir()
     os.environ["SILLON_INSTANCE_PATH"] = str(instance)
     from portal import create_app
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-                      "MAIL_SERVER": None})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "MAIL_SERVER": None})
     from flask_migrate import upgrade
 
     from seeds.demo import load_demo

@@ -408,3 +408,38 @@ def test_the_workers_daily_task_sends_the_signature_reminders(app, login, valida
     ours = [m for m in _mails(smtp, EMPLOYER, "rappel, à signer", None)
             if f"du dossier n° {pk} " in m["Subject"]]
     assert len(ours) == 2
+
+
+def test_a_dossier_leaving_the_signing_state_ends_its_signatures(app, login, validated, smtp):
+    """Sent back for correction by its manager while being signed: the requests end, the
+    links open nothing, the signers are told; a signature started again later is new."""
+    pk = validated
+    _start(login, pk)
+    link = _link(smtp, EMPLOYER)
+    _act(login(MANUAL[0]), pk, "renvoyer_correction", comment="Le salaire est à revoir.")
+    assert _state(app, pk) == "a_corriger"
+    with app.app_context():
+        assert {r.status for r in db.session.scalars(sa.select(SignatureRequest).where(
+            SignatureRequest.dossier_id == pk))} == {"annulee"}
+    response = app.test_client().get(link)
+    assert response.status_code == 410
+    told = _mails(smtp, ALICE, "annulée : le dossier a changé", None)
+    assert len(told) == 2 and "« Retour pour correction »" in smtp.text_of(told[0])
+
+
+def test_the_paper_return_while_signing_ends_the_signatures(app, login, validated, smtp):
+    from tests.test_dossier_lifecycle import _pdf, _upload
+    pk = validated
+    _start(login, pk)
+    acme = login(ACME)
+    _upload(acme, pk, "cerfa_signe", _pdf("CERFA signé à la main"), "cerfa.pdf")
+    assert _state(app, pk) == "economie_validee"
+    with app.app_context():  # the CERFA's signature ends, the convention's goes on
+        assert {r.document: r.status for r in db.session.scalars(sa.select(SignatureRequest)
+                .where(SignatureRequest.dossier_id == pk))} == {"cerfa": "annulee",
+                                                                "convention": "en_cours"}
+    _upload(acme, pk, "convention_signee", _pdf("Convention signée"), "convention.pdf")
+    assert _state(app, pk) == "documents_retournes"
+    with app.app_context():
+        assert {r.status for r in db.session.scalars(sa.select(SignatureRequest).where(
+            SignatureRequest.dossier_id == pk))} == {"annulee"}

@@ -109,6 +109,9 @@ def world(app):
                               apprenti_nom="Deuxdossiers", apprenti_prenom="Deniz",
                               apprenti_date_naissance=date(2004, 3, 2),
                               employer_contact_id=who.id, employeur_contact_email=who.email,
+                              # the employer's signatory of an electronic signature (sign_*)
+                              responsable_nom="Signataire", responsable_prenom="Sacha",
+                              responsable_email="signataire.matrice@acme-test.fr",
                               niveau_saisie="complete", dispositif="apprentissage",
                               date_debut_contrat=date(2026, 9, 1),
                               date_fin_contrat=date(2028, 8, 31),

@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import policy
 from portal.accounts import invitations
-from portal.dossiers import establishments, history, tabs, transitions
+from portal.dossiers import establishments, history, signals, tabs, transitions
 from portal.dossiers.errors import (ALREADY_DONE, STALE_MESSAGE, AlreadyDone,  # noqa: F401
                                     Duplicate, Stale, TransitionRefused, WriteRefused,
                                     duplicate_message)
@@ -331,6 +331,7 @@ def _store_signed(dossier, kind: str, data: bytes, filename: str | None, *, by, 
                                   comment=f"{DOCUMENT_KINDS[kind]} {how} ({document.filename}, "
                                           f"version {document.version})"))
     dossier.updated_at = now()
+    signals.signed_returned.send(kind, dossier=dossier, document=document, user=by)
     transitions.run_automatic(dossier, by, CHANGE_SOURCES["upload"])
     return document
 

@@ -12,3 +12,6 @@ _signals = Namespace()
 # sent with the transition's code as sender; kwargs: dossier, user, source, target, inputs,
 # comment, stamp
 transition_applied = _signals.signal("transition-applied")
+# sent with the kind of signed document (cerfa_signe, convention_signee) as sender when one is
+# returned, on paper or at the end of an electronic signature; kwargs: dossier, document, user
+signed_returned = _signals.signal("signed-returned")

@@ -142,10 +142,10 @@ def _completed(request: SignatureRequest, provider) -> None:
     for signer in request.signers:
         if signer.status != SIGNER_SIGNED:
             signer.status, signer.signed_at = SIGNER_SIGNED, signer.signed_at or utcnow()
+    request.status, request.finished_at = SIGNED, utcnow()  # before the dossier's move
     document = dossier_service.return_signed_electronically(
         request.dossier, SIGNED_KIND[request.document], data,
         f"{request.document}-signe-{provider_name()}.pdf", by=request.created_by)
-    request.status, request.finished_at = SIGNED, utcnow()
     request.signed_document, request.signed_sha256 = document, document.sha256
     record(request, "scellement", sha256=document.sha256,
            detail=f"Document signé récupéré chez le prestataire : {document.sha256}")

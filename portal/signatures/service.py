@@ -18,6 +18,7 @@ from portal import policy
 from portal.documents.uploads import latest
 from portal.dossiers import documents as dossier_documents
 from portal.dossiers import service as dossier_service
+from portal.dossiers.workflow import STATES, state_label
 from portal.extensions import db
 from portal.models import Dossier
 from portal.models.people import utcnow
@@ -238,6 +239,41 @@ def end_request(request, status: str, reason: str | None, *, by=None, signer=Non
         if request.provider != "interne" and request.external_id:
             from .external import cancel_remote
             cancel_remote(request, reason or "")
+
+
+# --- the dossier moves on without the signature ----------------------------------------------
+
+def on_transition(code, *, dossier, source, target, user=None, **_):
+    """Receiver of portal.dossiers.signals.transition_applied (inside its transaction): a
+    dossier that leaves the state where it is signed — sent back for correction, cancelled,
+    broken off, its paper documents returned — ends its running signatures (the document they
+    sign is no longer the one to sign), and their signers are told."""
+    state, after = STATES.get(source or ""), STATES.get(target or "")
+    if state is None or not state.e_signature or (after is not None and after.e_signature):
+        return
+    for request in running(dossier):
+        reason = f"Le dossier est passé à l'état « {state_label(target)} »."
+        end_request(request, CANCELLED, reason, by=user)
+        mails.to_signers(request, "La signature électronique est annulée : le dossier a "
+                                  "changé.", reason)
+
+
+def on_signed_returned(kind, *, dossier, user=None, **_):
+    """Receiver of portal.dossiers.signals.signed_returned: a document returned signed on
+    paper ends the running signature of that document (the one being sealed is no longer
+    running)."""
+    for request in running(dossier):
+        if SIGNED_KIND[request.document] == kind:
+            reason = "Le document signé a été déposé sur papier."
+            end_request(request, CANCELLED, reason, by=user)
+            mails.to_signers(request, "La signature électronique est annulée : le document "
+                                      "signé a été déposé.", reason)
+
+
+def init_app(app) -> None:
+    from portal.dossiers import signals
+    signals.transition_applied.connect(on_transition, weak=False)
+    signals.signed_returned.connect(on_signed_returned, weak=False)
 
 
 # --- reminders (the worker, daily) -----------------------------------------------------------

@@ -217,9 +217,10 @@ def _seal(request: SignatureRequest, data: bytes, client: Client) -> None:
                          + ", ".join(s.name for s in request.signers))
     kind = SIGNED_KIND[request.document]
     filename = f"{request.document}-signe-electroniquement.pdf"
+    # Signed first: the dossier's move this may cause ends only the requests still running.
+    request.status, request.finished_at = SIGNED, now
     document = dossier_service.return_signed_electronically(dossier, kind, sealed, filename,
                                                             by=request.created_by)
-    request.status, request.finished_at = SIGNED, now
     request.signed_document, request.signed_sha256 = document, document.sha256
     record(request, "scellement", client=client, sha256=document.sha256,
            detail=f"Empreinte du document signé : {document.sha256}")

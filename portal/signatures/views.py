@@ -155,5 +155,7 @@ def webhook(provider):
 
 def init_app(app) -> None:
     from .external import init_app as init_providers
+    from .service import init_app as init_service
     app.register_blueprint(bp)
     init_providers(app)  # a provider's request is cancelled there after the commit
+    init_service(app)  # a dossier leaving « Éléments économiques validés » ends its signatures
