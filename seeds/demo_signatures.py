@@ -17,6 +17,16 @@ from portal.models.signatures import SignatureRequest
 DEMO_CLIENT = ("127.0.0.1", "Navigateur de démonstration (données de démonstration Sillon)")
 
 
+def _can_write() -> bool:
+    from flask import current_app
+    from jinja2 import TemplateNotFound
+    try:
+        current_app.jinja_env.get_template("mail/signature_invitation.txt")
+    except TemplateNotFound:
+        return False
+    return True
+
+
 def _code_for(email: str) -> str:
     subjects = db.session.scalars(select(OutboxEmail.subject).where(
         OutboxEmail.recipients == email, OutboxEmail.subject.like("[Sillon] Votre code%"))
@@ -31,9 +41,11 @@ def _sign(signer, client) -> None:
 
 
 def load_signatures(people: dict) -> dict:
-    """Idempotent: nothing is done when the demo already has signature requests."""
+    """Idempotent: nothing is done when the demo already has signature requests, nor in an
+    app without the portal's templates (seeds.demo alone): the service renders e-mails and
+    PDFs, as demo_training's requests do."""
     existing = db.session.scalar(select(func.count()).select_from(SignatureRequest))
-    if existing:
+    if existing or not _can_write():
         return {"signature_requests": existing, "created": 0}
     from portal.signatures import service
     client = service.Client(*DEMO_CLIENT)

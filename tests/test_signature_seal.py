@@ -394,9 +394,15 @@ def test_sealing_and_checking_work_inside_a_running_event_loop(app, source, demo
     """pyHanko's synchronous API runs asyncio.run(): from a thread that already runs an event
     loop (an async server, Playwright's sync API) it is run in a thread of its own."""
     import asyncio
+    import threading
     page = _page(app, source)
+    results = []
 
     async def inside():
         sealed_here = seal(source, page, demo_identity, reason="Essai")
-        return check(sealed_here, demo_identity)
-    assert asyncio.run(inside()).ok
+        results.append(check(sealed_here, demo_identity))
+    # A thread of its own for the loop (the suite's main thread may hold Playwright's).
+    runner = threading.Thread(target=lambda: asyncio.run(inside()))
+    runner.start()
+    runner.join(timeout=60)
+    assert results and results[0].ok
