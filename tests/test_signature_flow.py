@@ -443,3 +443,36 @@ def test_the_paper_return_while_signing_ends_the_signatures(app, login, validate
     with app.app_context():
         assert {r.status for r in db.session.scalars(sa.select(SignatureRequest).where(
             SignatureRequest.dossier_id == pk))} == {"annulee"}
+
+
+def test_another_dossiers_link_and_code_sign_nothing(app, login, world, smtp):  # noqa: F811
+    """Two dossiers sent for signature, the same employer signatory: each link opens its own
+    dossier's document only, and the code received for one signs nothing on the other."""
+    from tests.test_dossier_lifecycle import AUTOMATIC
+    pks = []
+    for training, end in ((MANUAL, date(2027, 8, 31)), (AUTOMATIC, date(2028, 7, 31))):
+        pk, siret = world(training, end=end)  # one open dossier per training: two trainings
+        alice, _ = _fill(login, pk, siret, end.isoformat())
+        _act(alice, pk, "demander_validation")
+        if _state(app, pk) == "validation_demandee":
+            _act(login(training[0]), pk, "valider_formation")
+        _act(login(CONSEIL), pk, "valider_economie")
+        assert _state(app, pk) == "economie_validee"
+        _start(login, pk)
+        pks.append(pk)
+    first, second = pks
+    links = {pk: link_path(smtp, next(
+        m for rcpts, m in reversed(smtp.messages) if EMPLOYER in rcpts
+        and m["Subject"].startswith(f"[Sillon] CERFA du dossier n° {pk} ")), "/signature/")
+        for pk in pks}
+    assert links[first] != links[second]
+    client = app.test_client()
+    _, page = _form(client, links[second])
+    assert f"dossier n° {second}" in page and f"dossier n° {first}" not in page
+    _ask_code(client, links[first])
+    code = _code(smtp, EMPLOYER)
+    _ask_code(client, links[second])  # the second's own code exists, but is another
+    status, page = _sign(client, links[second], code)
+    assert status == 422 and "Code erroné" in page
+    assert _signers(app, second)[0][2] == "a_signer" and _signers(app, first)[0][2] == \
+        "a_signer"
