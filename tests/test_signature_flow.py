@@ -303,6 +303,11 @@ def test_a_refusal_sends_the_dossier_back_for_correction_with_its_reason(
             .order_by(DossierHistory.id))]
     assert statuses == {"cerfa": "refusee", "convention": "annulee"}
     assert "La date de début du contrat est fausse." in history[-1]
+    # Suivi – Info says what to correct, as after a manager's « Renvoyer pour correction ».
+    page = h.unescape(login(ALICE).get(f"/admin/dossier/{pk}/suivi/").get_data(as_text=True))
+    assert re.search(r'id="correction-comment"><strong>À corriger :</strong> Refus de signer '
+                     r"le CERFA par Philippe Garnier – Employeur \(signataire\) : La date de "
+                     r"début du contrat est fausse\.", page), page[:3000]
     for address in (ALICE, ACME, CONSEIL, MANUAL[0]):
         found = _mails(smtp, address, "signature refusée", None)
         assert found and "La date de début du contrat est fausse." in smtp.text_of(found[-1])

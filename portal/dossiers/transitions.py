@@ -157,6 +157,7 @@ def _unlock(dossier, user, stamp, comment, inputs):
 
 
 EFFECTS = {"demander_validation": _request, "renvoyer_correction": _correction,
+           "signature_refusee": _correction,  # the signer's reason is what to correct
            "annuler": _cancel, "rompre": _rupture, "deverrouiller": _unlock}
 
 
