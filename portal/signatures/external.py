@@ -117,7 +117,7 @@ def handle_webhook(name: str, body: bytes, headers) -> str:
         if following is not None:
             following.status, following.turn_started_at = TURN, at
         record(request, "signature", signer=signer, sha256=request.source_sha256,
-               detail=f"{signer.name} ({ROLE_LABELS.get(signer.role, signer.role)}) : signé "
+               detail=f"{signer.name} – {ROLE_LABELS.get(signer.role, signer.role)} : signé "
                       "chez le prestataire.")
     elif event.kind == "done":
         _completed(request, provider)

@@ -121,7 +121,7 @@ def sign(signer: Signer, *, code: str, approved: bool, client: Client) -> bool:
     signer.ip, signer.user_agent = client.ip, client.user_agent
     signer.code_hash = None
     record(request, "signature", signer=signer, client=client, sha256=request.source_sha256,
-           detail=f"{signer.name} ({ROLE_LABELS.get(signer.role, signer.role)}) : "
+           detail=f"{signer.name} – {ROLE_LABELS.get(signer.role, signer.role)} : "
                   "« Lu et approuvé », code vérifié.")
     following = next((s for s in request.signers if s.status == WAITING), None)
     if following is not None:
