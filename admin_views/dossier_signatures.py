@@ -18,6 +18,8 @@ from portal.models.signatures import SignatureRequest
 from portal.signatures import evidence, service
 from portal.signatures.panel import panel
 
+from .scoped_forms import MAX_ID
+
 
 class DossierSignaturesMixin:
 
@@ -76,7 +78,7 @@ class DossierSignaturesMixin:
         dossier = self._signature_dossier(dossier_id)
         if not policy.may_follow_signatures(current_user, dossier):
             abort(403)
-        sig = db.session.get(SignatureRequest, request_id)
+        sig = db.session.get(SignatureRequest, request_id) if 0 < request_id <= MAX_ID else None
         if sig is None or sig.dossier_id != dossier.id:
             abort(404)
         if ext == "json":

@@ -264,6 +264,9 @@ def test_expired_forged_and_other_signers_links_open_nothing(app, login, validat
     signer_id, mac = token.split(".")
     # Another signer's id with this signer's proof, a changed proof, no proof: not valid.
     assert client.get("/signature/../../etc/passwd").status_code == 404
+    # An id past an INTEGER column's range (PostgreSQL would refuse to bind it): not valid.
+    for huge in ("9999999999", "2147483648", "0"):
+        assert client.get(f"/signature/{huge}.{mac}").status_code == 404, huge
     for forged in (f"{int(signer_id) + 1}.{mac}", f"{signer_id}.{'0' * 64}", signer_id,
                    f"{signer_id}.{mac[:-1]}", f"{signer_id}.{mac.upper()}"):
         response = client.get(f"/signature/{forged}")

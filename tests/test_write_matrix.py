@@ -427,3 +427,5 @@ def test_the_evidence_file_is_for_the_cfa_and_the_parties(app, world, clients):
         assert clients[persona].get(
             f"/admin/dossier/{world['other']}/signature/{request_id}/preuve.json"
         ).status_code in (403, 404)
+        assert clients[persona].get(
+            f"/admin/dossier/{pk}/signature/{2**31}/preuve.json").status_code in (403, 404)

@@ -20,6 +20,7 @@ CODE_MINUTES = 10
 MAX_TRIES = 5
 MAX_CODES_PER_HOUR = 5
 LINK_DAYS = 30
+MAX_ID = 2**31 - 1
 
 
 def new_nonce() -> str:
@@ -40,9 +41,10 @@ def token_for(signer) -> str:
 def signer_id_of(token: str) -> int | None:
     """The signer id a token claims (not yet checked), or None for what is not a token."""
     head, _, mac = (token or "").partition(".")
-    if not head.isdigit() or len(head) > 10 or len(mac) != 64:
+    if not head.isascii() or not head.isdigit() or len(head) > 10 or len(mac) != 64:
         return None
-    return int(head)
+    signer_id = int(head)
+    return signer_id if 0 < signer_id <= MAX_ID else None  # an INTEGER column (int4)
 
 
 def token_matches(token: str, signer) -> bool:
