@@ -285,3 +285,47 @@ def _share(app, email) -> float:
         return db.session.scalar(sa.select(sa.func.count()).select_from(Dossier).where(
             policy.row_filter(Dossier, user))) / db.session.scalar(
             sa.select(sa.func.count()).select_from(Dossier))
+
+
+def test_the_imports_lookup_of_known_addresses_reads_them_through_indexes(planned):
+    """The import's lookup of the file's addresses among the dossiers (by the dossier's e-mail
+    or its apprentice account's, portal.dossiers.imports.known_dossiers) is index searches:
+    an OR of the two addresses read every dossier, and so did an ``IN (…)`` of 500 addresses
+    on PostgreSQL whose statistics were stale just after an import. PostgreSQL looks each
+    address up on its own (a LATERAL join over the list)."""
+    from portal.dossiers import imports
+    from portal.models import Formation
+    app = planned
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if re.search(r"\bdossiers\b", statement):
+            seen.append((statement, parameters))
+    with app.app_context():
+        engine = db.engine
+        dialect = engine.dialect.name
+        formation = db.session.execute(sa.select(Formation).order_by(Formation.id)).scalars().first()
+        known = db.session.scalars(sa.select(Dossier.apprenti_email).order_by(Dossier.id)
+                                   .limit(3)).all()
+        addresses = [a.upper() for a in known] + [f"nouveau{i}@exemple.fr" for i in range(600)]
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            in_training, elsewhere = imports.known_dossiers(formation, addresses)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+    assert {a.lower() for a in known} <= set(in_training) | set(elsewhere)
+    assert len(seen) == 2, seen  # 603 addresses: two chunks of at most 500
+    for sql, params in seen:
+        plan = plan_of(app, sql, params)
+        text = "\n".join(plan)
+        assert not full_scans(plan, "menus", dialect), text
+        if dialect == "postgresql":
+            assert re.search(r"Index Cond: \(lower\(\(apprenti_email\)::text\) = "
+                             r"\(listed\.address\)::text\)", text), text
+            assert re.search(r"Index Scan using uq_users_email_lower on users.*\n\s+"
+                             r"Index Cond: \(lower\(\(email\)::text\) = \(listed\.address\)", text), text
+        else:
+            # (this module's accounts are the demo's few: SQLite reads them whole, then
+            # each one's dossiers through their index)
+            assert "SEARCH dossiers USING INDEX ix_dossiers_apprenti_email_lower" in text, text
+            assert "SEARCH dossiers USING INDEX ix_dossiers_apprentice_user_id" in text, text

@@ -94,10 +94,11 @@ def created_by(dossier, etab) -> bool:
             DossierHistory.new_value == etab.siret)).first() is not None
 
 
-def may_point_at(dossier, etab, employer=None) -> bool:
+def may_point_at(dossier, etab, employer=None, members: set | None = None) -> bool:
     """portal.policy.may_point_at, with the fact only this module knows: whether this dossier
     created the establishment (pending)."""
-    return policy.may_point_at(dossier, etab, employer, created_here=created_by(dossier, etab))
+    return policy.may_point_at(dossier, etab, employer, created_here=created_by(dossier, etab),
+                               members=members)
 
 
 def may_update(etab, dossier, user) -> bool:
@@ -281,7 +282,7 @@ def link_establishment(dossier, siret: str, *, by, contact=None,
     return LinkResult(etab, may_update=allowed)
 
 
-def link_known_many(items, *, by) -> None:
+def link_known_many(items, *, by, members: set | None = None) -> None:
     """link_establishment(dossier, etab.siret, by=by, contact=contact) for each (dossier,
     etab, contact) of ``items``, in order, where ``etab`` is the known establishment of that
     SIRET and ``contact`` the dossier's employer contact (the import: hundreds of rows naming
@@ -293,9 +294,14 @@ def link_known_many(items, *, by) -> None:
     if any(contact.id is None for _, _, contact in items):
         db.session.flush()  # the contacts invited in this transaction get their ids
     requests = AccessRequests([c for _, _, c in items], [e.siret for _, e, _ in items])
+    # Who belongs to which structure: the caller's answer, or read once here (a request made
+    # below is pending; a contact who becomes the référent below is seen as such by
+    # policy.may_point_at, which reads the structure's référent as it is now).
+    members = set(policy.belonging([(contact, etab.structure) for _, etab, contact in items])
+                  if members is None else members)
     with db.session.no_autoflush:
         for dossier, etab, contact in items:
-            if not may_point_at(dossier, etab, contact):
+            if not may_point_at(dossier, etab, contact, members):
                 try:
                     access = requests.request(contact, etab.siret)
                 except StructureAccessRefused as exc:

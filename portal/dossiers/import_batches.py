@@ -181,7 +181,8 @@ def _commit_rows(batch_id, formation_id, by, rows, confirmed, state) -> bool:
         else:
             (refused if decision == REFUSED else unconfirmed).append(row.line)
     # Created meanwhile by another door: already in the training, refused (never twice).
-    in_training, _ = known_dossiers(formation, [r.clean["apprenti_email"] for r in create])
+    in_training, _ = known_dossiers(formation, [r.clean["apprenti_email"] for r in create],
+                                    other_trainings=False)
     taken = {r.line for r in create if r.clean["apprenti_email"].lower() in in_training}
     refused += sorted(taken)
     create = [r for r in create if r.line not in taken]

@@ -16,7 +16,7 @@ from datetime import date
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ARRAY, String, func, literal, or_, select, true, union
 
 from portal import exports, policy
 from portal.dossiers.import_files import (MAX_BYTES, MAX_LINES, SAMPLE_COLUMN,  # noqa: F401
@@ -39,27 +39,21 @@ XLSX_TYPE = exports.XLSX_MIMETYPE
 _CHUNK = 500  # e-mails per IN (...) list: well under SQLite's bound on parameters
 
 
-def known_dossiers(formation, emails: Iterable[str]) -> tuple[dict[str, list[KnownDossier]],
-                                                               dict[str, list[KnownDossier]]]:
+def known_dossiers(formation, emails: Iterable[str], *, other_trainings: bool = True
+                   ) -> tuple[dict[str, list[KnownDossier]], dict[str, list[KnownDossier]]]:
     """The dossiers the given apprentice e-mails already have: (in this training, whatever their
-    state; open in another training, of any manager). An apprentice is found by the dossier's
-    e-mail or by their account's, both without case. One query per 500 e-mails."""
+    state; open in another training, of any manager — left empty, and not looked for, when not
+    ``other_trainings``). An apprentice is found by the dossier's
+    e-mail or by their account's, both without case. One query per 500 e-mails, two index
+    searches per address (_lookup), never a scan of the dossiers."""
     wanted = sorted({normalize_email(e) for e in emails} - {""})
     in_training: dict[str, list[KnownDossier]] = {}
     elsewhere: dict[str, list[KnownDossier]] = {}
-    dossier_email = func.lower(Dossier.apprenti_email)
-    account_email = func.lower(User.email)
+    wanted_here = or_(Dossier.formation_id == formation.id, Dossier.state.not_in(FINAL_STATES)) \
+        if other_trainings else Dossier.formation_id == formation.id
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
-        rows = db.session.execute(
-            select(Dossier.id, Dossier.formation_id, Dossier.state, dossier_email,
-                   account_email, Formation.intitule, Formation.annee_campagne)
-            .join(Formation, Formation.id == Dossier.formation_id)
-            .outerjoin(User, User.id == Dossier.apprentice_user_id)
-            .where(or_(dossier_email.in_(chunk), account_email.in_(chunk)),
-                   or_(Dossier.formation_id == formation.id,
-                       Dossier.state.not_in(FINAL_STATES)))
-            .order_by(Dossier.id))
+        rows = db.session.execute(_lookup(chunk, wanted_here))
         chunk_set = set(chunk)
         for number, formation_id, state, email, account, intitule, year in rows:
             known = KnownDossier(number=number, training=Formation.label_for(intitule, year),
@@ -68,6 +62,40 @@ def known_dossiers(formation, emails: Iterable[str]) -> tuple[dict[str, list[Kno
             for address in {email, account} & chunk_set:
                 target.setdefault(address, []).append(known)
     return in_training, elsewhere
+
+
+def _lookup(addresses: list[str], wanted_here):
+    """The known dossiers of ``addresses`` (lower case): (id, training, state, the dossier's
+    address, its apprentice account's, the training's title and year), by the dossier's
+    address (ix_dossiers_apprenti_email_lower) or by the account's (uq_users_email_lower,
+    then ix_dossiers_apprentice_user_id). On PostgreSQL each address is looked up on its own
+    (a LATERAL join over the list): whatever the planner's statistics — stale just after an
+    import of 10 000 rows — it cannot read every dossier instead, as it did for an
+    ``IN (…)`` of 500 addresses (70 ms a query at 20 000 dossiers, growing with them)."""
+    dossier_email, account_email = func.lower(Dossier.apprenti_email), func.lower(User.email)
+    columns = (Dossier.id, Dossier.formation_id, Dossier.state, dossier_email.label("email"),
+               account_email.label("account"), Formation.intitule, Formation.annee_campagne)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        listed = (func.unnest(literal(addresses, ARRAY(String))).table_valued("address")
+                  .render_derived(name="listed"))
+        by_dossier_email = dossier_email == listed.c.address
+        by_account_email = account_email == listed.c.address
+    else:
+        by_dossier_email, by_account_email = (dossier_email.in_(addresses),
+                                              account_email.in_(addresses))
+    by_dossier = (select(*columns).join(Formation, Formation.id == Dossier.formation_id)
+                  .outerjoin(User, User.id == Dossier.apprentice_user_id)
+                  .where(by_dossier_email, wanted_here))
+    by_account = (select(*columns).join(Formation, Formation.id == Dossier.formation_id)
+                  .join(User, User.id == Dossier.apprentice_user_id)
+                  .where(by_account_email, wanted_here))
+    if postgresql:
+        found = union(by_dossier, by_account).lateral("found")
+        found = select(found).select_from(listed).join(found, true()).subquery()
+    else:
+        found = union(by_dossier, by_account).subquery()
+    return select(found).distinct().order_by(found.c.id)
 
 
 def preview(formation, content: bytes, filename: str = "", *,

@@ -38,6 +38,9 @@ class Dossier(db.Model):
         db.Index("ix_dossiers_apprentice_user_id", "apprentice_user_id",
                  sqlite_where=db.text("apprentice_user_id IS NOT NULL"),
                  postgresql_where=db.text("apprentice_user_id IS NOT NULL")),
+        # The apprentice's e-mail is looked up without case (the import's known dossiers, a
+        # creation's duplicate check): migration 0013.
+        db.Index("ix_dossiers_apprenti_email_lower", db.text("lower(apprenti_email)")),
         # One open dossier per apprentice and training (a Formation is one campaign): the
         # arbiter between two creations at once, whatever the door. A new contract after a
         # rupture (or a cancelled dossier) is a new dossier.
@@ -63,7 +66,7 @@ class Dossier(db.Model):
     apprenti_nom = db.Column(db.String(100))
     apprenti_prenom = db.Column(db.String(100))
     apprenti_date_naissance = db.Column(db.Date)
-    apprenti_email = db.Column(db.String(254), nullable=False, index=True)
+    apprenti_email = db.Column(db.String(254), nullable=False)
     employeur_siret = db.Column(db.String(14))
     employeur_contact_email = db.Column(db.String(254))
     date_debut_contrat = db.Column(db.Date)  # date de début d'exécution du contrat

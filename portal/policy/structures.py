@@ -182,11 +182,14 @@ def dossier_employer(dossier):
     return etab.structure.referent if etab is not None and etab.structure else None
 
 
-def may_point_at(dossier, etab, employer=None, *, created_here: bool = False) -> bool:
+def may_point_at(dossier, etab, employer=None, *, created_here: bool = False,
+                 members: set | None = None) -> bool:
     """Whether the dossier may point at this known establishment (what the dossier shows and
     prints of it): it already does, it created it while pending (``created_here``), or its
     employer (default: dossier_employer) belongs to the establishment's structure. A known
-    establishment of another structure is asked for, never pointed at."""
+    establishment of another structure is asked for, never pointed at. ``members``: what
+    belonging() answered for this person and structure among others (a batch of dossiers),
+    instead of one query each; the structure's référent is still read as it is now."""
     if etab is None:
         return False
     if dossier.etablissement is etab or (etab.id is not None
@@ -195,6 +198,10 @@ def may_point_at(dossier, etab, employer=None, *, created_here: bool = False) ->
     if created_here:
         return True
     person = dossier_employer(dossier) if employer is None else employer
+    if members is not None:
+        structure = etab.structure
+        return (person is not None and structure is not None and person.id is not None
+                and (structure.referent_id == person.id or (person.id, structure.id) in members))
     return belongs_to(person, etab.structure)
 
 
