@@ -288,7 +288,7 @@ def _copy_rows(table, rows: list[dict]) -> None:
         for column in defaulted:
             default = column.default
             row[column.key] = default.arg if default.is_scalar else default.arg(context)
-    processors = [(column.key, column.type._cached_bind_processor(dialect))
+    processors = [(column.key, column.type.dialect_impl(dialect).bind_processor(dialect))
                   for column in columns]
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
