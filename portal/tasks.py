@@ -1,4 +1,5 @@
-"""Background work on Huey: outbox e-mails, their retry sweep, the daily reminders.
+"""Background work on Huey: outbox e-mails, their retry sweep, the daily reminders, the
+hourly fold of the dossiers' tally.
 
 Why Huey (rather than RQ or Dramatiq): small and well kept, with an embedded storage that
 needs no server (SqliteHuey: a file in the instance folder, the default for `make run`) and
@@ -28,6 +29,7 @@ from portal.mail.bulk import PENDING_OUTBOX
 from portal.mail.outbox import send_one, send_pending
 from portal.mail.reminders import send_digests
 from portal.models import OutboxEmail
+from portal.models.tallies import fold_dossier_tally
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class TaskQueue:
     sweep_outbox: object  # periodic, every minute
     daily_reminders: object  # periodic, REMINDERS_DAYS at REMINDERS_HOUR:00 (Paris)
     run_import: object = None  # huey TaskWrapper: run_import(batch_id)
+    fold_tally: object = None  # periodic, every hour at :17 (portal.models.tallies)
 
     def enqueue_emails(self, ids) -> None:
         for pk in sorted(ids):
@@ -116,6 +119,17 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
             finally:
                 db.session.remove()
 
+    @huey.periodic_task(crontab(minute="17"), name="fold_dossier_tally")
+    def fold_tally():
+        # The dossiers' tally gets a row per statement adding or removing dossiers: folded
+        # into one every hour, its sum (the CFA's list count) reads a few rows.
+        with app.app_context():
+            try:
+                fold_dossier_tally(db.session)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
     days = app.config.get("REMINDERS_DAYS") or "1-6"
     hour = int(app.config.get("REMINDERS_HOUR", 7))
     # Created here so that `flask worker` (flush_locks) clears it if a consumer died holding it.
@@ -133,7 +147,7 @@ def _register_tasks(app: Flask, huey: Huey) -> TaskQueue:
             remind_due()  # a signer whose turn came three days ago (and every three days)
             return send_digests(datetime.now(PARIS).date())
 
-    return TaskQueue(huey, send_email, sweep_outbox, daily_reminders, run_import)
+    return TaskQueue(huey, send_email, sweep_outbox, daily_reminders, run_import, fold_tally)
 
 
 class _QueueStore:

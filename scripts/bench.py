@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts.bench_support import settle  # noqa: E402
+
 BENCH_DIR = ROOT / ".bench"
 PASSWORD = "sillon-demo"
 ACCOUNTS = [
@@ -158,9 +160,8 @@ def load_data(app, n: int, analyze: bool = True, demo_share: float | None = None
                 add_synthetic_dossiers(n, **({} if demo_share is None
                                              else {"demo_share": demo_share}))
         if analyze:
-            with step("ANALYZE (planner statistics)"):
-                with db.engine.begin() as conn:
-                    conn.exec_driver_sql("ANALYZE")
+            with step("ANALYZE (planner statistics; PostgreSQL: VACUUM too)"):
+                settle(db.engine)
 
 
 # --- measuring ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts.bench_support import settle  # noqa: E402
 from scripts.bench import (SqlRecorder, explain, load_data, login,  # noqa: E402
                            p90, step, timed)
 
@@ -305,9 +306,8 @@ def run(args):
             with step("prises en charge, schedules, claims, invoices, payments"):
                 inserted = add_financing(date.today())
             if args.analyze:
-                with step("ANALYZE (planner statistics)"):
-                    with db.engine.begin() as conn:
-                        conn.exec_driver_sql("ANALYZE")
+                with step("ANALYZE (planner statistics; PostgreSQL: VACUUM too)"):
+                    settle(db.engine)
             recorder = SqlRecorder(db.engine)
         with step(f"timing dashboard() and the page × (2+{args.rounds})"):
             function = time_function(app, recorder, args.rounds)

@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.bench import p90, step  # noqa: E402  (the list bench's timing helpers)
+from scripts.bench_support import settle  # noqa: E402
 
 WARMUPS = 2
 WAYS = ("before", "now", "django")
@@ -76,9 +77,8 @@ def load(app, n: int) -> None:
                 add_synthetic_dossiers(n)
         with step("prises en charge of the dossiers sent to the OPCO"):
             add_prises_en_charge()
-        with step("ANALYZE (planner statistics)"):
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")
+        with step("ANALYZE (planner statistics; PostgreSQL: VACUUM too)"):
+            settle(db.engine)
 
 
 def add_prises_en_charge() -> int:

@@ -110,8 +110,8 @@ def _queries(searches):
         yield f"search {kind}", {"search": term}
 
 
-def _statements(app, client, query: dict) -> list[tuple[str, object]]:
-    """The statements on dossiers of one list request (the session already warm)."""
+def _statements(app, client, query: dict, table: str = "dossiers") -> list[tuple[str, object]]:
+    """The statements on ``table`` of one list request (the session already warm)."""
     url = LIST + ("?" + urlencode(query) if query else "")
     assert client.get(url).status_code == 200
     seen = []
@@ -125,7 +125,7 @@ def _statements(app, client, query: dict) -> list[tuple[str, object]]:
         assert client.get(url).status_code == 200
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    return [(sql, params) for sql, params in seen if re.search(r"\bdossiers\b", sql)]
+    return [(sql, params) for sql, params in seen if re.search(rf"\b{table}\b", sql)]
 
 
 def _kind(sql: str) -> str:
@@ -194,7 +194,10 @@ def test_the_list_reads_dossiers_through_indexes(planned, searches, email):
     for label, query in _queries(searches):
         statements = _statements(app, client, query)
         kinds = {_kind(sql) for sql, _ in statements}
-        assert {"count", "page"} <= kinds, (label, statements)
+        # The CFA's unfiltered count on PostgreSQL reads the tally, not dossiers (below).
+        tallied = email == ADMIN and label == "list" and dialect == "postgresql"
+        assert ({"page"} if tallied else {"count", "page"}) <= kinds, (label, statements)
+        assert not (tallied and "count" in kinds), (label, statements)
         for sql, params in statements:
             kind = _kind(sql)
             if email == ADMIN and label in ("list", "state") and kind in ("count", "menus"):
@@ -241,13 +244,27 @@ def test_the_employer_scope_is_index_searches(planned):
 def test_the_cfa_count_of_every_dossier_has_no_where(planned, searches):
     """The CFA sees every dossier: its count carries no WHERE (SQLite's `1 = 1` would turn the
     count of a table's pages into a scan of each of its rows: 0.02 ms against 1.6 ms at
-    100 000 dossiers), and the filtered count keeps its filter."""
+    100 000 dossiers), and the filtered count keeps its filter. On PostgreSQL, whose count of
+    a table reads an index of every row (8 ms at 100 000 dossiers), it is the sum of the
+    dossiers' tally (portal/models/tallies.py; tests/test_dossier_tally.py: its exactness)."""
     app = planned
     client = _client(app, ADMIN)
     counts = {label: [sql for sql, _ in _statements(app, client, query) if _kind(sql) == "count"]
               for label, query in _queries(searches) if label in ("list", "state")}
-    assert len(counts["list"]) == 1, counts
-    assert re.fullmatch(r"SELECT count\(\*\) AS \w+\s+FROM dossiers\s*", counts["list"][0]), counts
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        assert counts["list"] == [], counts
+        tally = _statements(app, client, {}, table="dossier_tally")
+        assert len(tally) == 1 and re.search(
+            r"SELECT CAST\(coalesce\(sum\(dossier_tally\.delta\), \S+\) AS BIGINT\) AS \w+\s+"
+            r"FROM dossier_tally\s*$", tally[0][0]), tally
+        plan = plan_of(app, *tally[0])
+        assert not [line for line in plan if " on dossiers" in line], plan
+    else:
+        assert len(counts["list"]) == 1, counts
+        assert re.fullmatch(r"SELECT count\(\*\) AS \w+\s+FROM dossiers\s*", counts["list"][0]), \
+            counts
     assert "WHERE dossiers.state" in counts["state"][0], counts
 
 

@@ -29,6 +29,7 @@ from portal.extensions import db
 from portal.mail.outbox import public_url, queue
 from portal.models import Formation, ImportBatch
 from portal.models.people import utcnow
+from portal.models.tallies import fold_dossier_tally
 from portal.rules.imports import CREATE, REFUSED, ImportFileError
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,8 @@ def _finish(batch_id: int, row_count: int, state) -> str:
     batch = db.session.get(ImportBatch, batch_id, populate_existing=True)
     if batch.status == ImportBatch.CONFIRMED:
         _mail_manager(batch)
+    db.session.commit()
+    fold_dossier_tally(db.session)  # one row per batch of rows added: folded into one
     db.session.commit()
     return batch.status
 

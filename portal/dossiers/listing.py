@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import and_, any_, func, or_, select, union
+from sqlalchemy import or_, select, union
 from sqlalchemy.sql.elements import False_
 
 from portal import policy
 # Imported for its effect: the search columns this module reads are filled on every write.
 from portal.dossiers import search_columns  # noqa: F401
 from portal.dossiers.workflow import STATES
-from portal.extensions import db
 from portal.models import Dossier, Etablissement, PriseEnCharge
 from portal.rules.search import search_pattern
 
@@ -64,18 +63,6 @@ def normalise_search(search: str | None) -> str | None:
     return search
 
 
-def _their_trainings(user):
-    """The scope of a training's staff again, as PostgreSQL reads it best for a search: their
-    trainings' ids computed once (``= ANY(ARRAY(…))``), an index range of each, rather than
-    the ``IN (…)`` semi-join the scope is, which it plans as a merge over every dossier with
-    the search tested on each (5 times Django admin's time for the OPCO number, at 100 000
-    dossiers). The same rows: it only repeats the scope (portal.policy's filter)."""
-    trainings = policy.managed_formation_ids(user)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return Dossier.formation_id == any_(func.array(trainings.scalar_subquery()))
-    return Dossier.formation_id.in_(trainings)
-
-
 def search_clause(pattern: str, user):
     """The dossiers one LIKE ``pattern`` (Flask-Admin's ``%term%``) finds, as a filter on
     Dossier: the term folded as the search columns are (portal.rules.search), matched on the
@@ -105,8 +92,7 @@ def search_clause(pattern: str, user):
             own_financing.append(financed)
         if not isinstance(financed, False_):
             found.append(select(PriseEnCharge.id).where(*own_financing).exists())
-        return and_(_their_trainings(user), or_(*found)) if policy.training_staff_only(user) \
-            else or_(*found)
+        return or_(*found)
     matches = union(
         select(Dossier.id).where(Dossier.recherche.like(like)),
         select(Dossier.id).where(Dossier.etablissement_id.in_(employers)),

@@ -18,3 +18,4 @@ from .enrolments import (ActionFormation, Inscription, InscriptionHistory,  # no
                          Presence, RegleInscription, SessionFormation)
 from .imports import ImportBatch  # noqa: F401
 from .signatures import SignatureEvent, SignatureRequest, Signer  # noqa: F401
+from .tallies import DossierTally  # noqa: F401

@@ -25,10 +25,12 @@ class Dossier(db.Model):
         # them as contact UNION those of their structures' establishments) is two searches of
         # these indexes, covering the id, training and CFA advisor that the list's count and
         # filter menus read (no read of the table; migration 0011, issue 16 §1).
+        # On PostgreSQL they also INCLUDE the id (SQLite's indexes hold the rowid already):
+        # migration 0014.
         db.Index("ix_dossiers_etablissement_contact", "etablissement_id", "employer_contact_id",
-                 "state", "formation_id", "cfa_conseiller_id"),
+                 "state", "formation_id", "cfa_conseiller_id", postgresql_include=["id"]),
         db.Index("ix_dossiers_employer_contact_id", "employer_contact_id", "formation_id",
-                 "cfa_conseiller_id"),
+                 "cfa_conseiller_id", postgresql_include=["id"]),
         # The list's advisor menu of a training's staff (portal/dossiers/list_menus.py reads the
         # advisors named on the dossiers of their trainings): covering, no read of the table
         # (migration 0010, issue 16 §1).
