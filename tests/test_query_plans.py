@@ -346,3 +346,28 @@ def test_the_imports_lookup_of_known_addresses_reads_them_through_indexes(planne
             # each one's dossiers through their index)
             assert "SEARCH dossiers USING INDEX ix_dossiers_apprenti_email_lower" in text, text
             assert "SEARCH dossiers USING INDEX ix_dossiers_apprentice_user_id" in text, text
+
+
+@pytest.mark.parametrize("email,column", [("resp.info@sillon.demo", "formation_id"),
+                                          ("rh@acme.sillon.demo", "id")])
+def test_a_partial_scope_is_computed_once_for_the_page(planned, email, column):
+    """The scope of a training's staff (their trainings) and an employer's (their dossiers'
+    ids) is, on PostgreSQL, ``= ANY(ARRAY(…))``: computed once (an InitPlan), then matched by
+    the page's index. As ``IN (…)`` it planned a semi-join merged over the whole primary key
+    (an employer's page of 20 read 5 000 dossiers at 100 000: 2.4 ms against 0.5 ms). SQLite
+    keeps ``IN``, which it plans as a list searched per row."""
+    app = planned
+    client = _client(app, email)
+    pages = [(sql, params) for sql, params in _statements(app, client, {})
+             if _kind(sql) == "page"]
+    assert len(pages) == 1, pages
+    sql, params = pages[0]
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        text = "\n".join(plan_of(app, sql, params))
+        assert re.search(r"InitPlan \d+ \(returns \$\d+\)", text), text
+        assert re.search(rf"(Index Cond|Filter): \({column} = ANY \(\$\d+\)\)", text), text
+        assert "Merge Join" not in text and "Semi Join" not in text, text
+    else:
+        assert re.search(rf"dossiers\.{column} IN \(SELECT", sql), sql
