@@ -17,7 +17,7 @@ from portal.models.dossiers import DISPOSITIFS, NIVEAUX_SAISIE
 from portal.dossiers.workflow import STATE_CHOICES, state_label
 
 from . import dossier_list_rows
-from .base import SecureModelView
+from .base import ScalarOf, SecureModelView
 from .dossier_employer import DossierEmployerFoundMixin
 from .dossier_financing import DossierFinancingMixin
 from .dossier_lookups import DossierLookupsMixin
@@ -40,6 +40,14 @@ def _promotion_options(user):
 
 def _advisor_options(user):
     return list_menus.menus(user).advisor_options()
+
+
+class CountWithMenus(ScalarOf):
+    """The list's count with no search and no filter, read in the statement of its filter
+    menus (portal.dossiers.list_menus.count_with_menus): a page is three statements."""
+
+    def scalar(self):
+        return list_menus.count_with_menus(current_user, self.statement)
 
 
 def creatable_formations(user) -> list[Formation]:
@@ -185,6 +193,12 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
             if count_query is not None:
                 count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
+
+    def get_count_query(self):
+        query = super().get_count_query()
+        if isinstance(query, ScalarOf):  # no search, no filter: counted with the menus
+            return CountWithMenus(query.statement)
+        return query
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
