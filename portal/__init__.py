@@ -43,6 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .extensions import register_sqlite_pragmas
     register_sqlite_pragmas()
     db.init_app(app)
+    from .read_transactions import init_app as init_read_transactions
+    init_read_transactions(app)  # PostgreSQL: a request that only read commits (keeps plans)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     flask_mail.init_app(app)
