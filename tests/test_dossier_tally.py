@@ -171,3 +171,26 @@ def test_the_hourly_task_folds_the_tally(app, training):
         assert _tally(app)[0] >= 3
     task.call_local()
     assert _tally(app) == ((1, _counted(app)) if postgresql else (0, 0))
+
+
+def test_each_database_gets_its_own_form_of_the_count(app, tmp_path):
+    """portal.policy builds a person's scope and count once per process (policy.remembered),
+    keyed by the kind of database too: the CFA's count made first for a SQLite app (count(*))
+    is not the one a PostgreSQL app of the same process uses (the tally), and back."""
+    from portal import policy
+    from portal.models import CFA_ADMIN, UserRole
+    from tests.conftest import make_app
+    with app.app_context():
+        admin = db.session.execute(sa.select(User).where(User.email == ADMIN)).scalar_one()
+        pk, here = admin.id, db.engine.dialect.name
+        db.session.rollback()
+    other = make_app(f"sqlite:///{tmp_path / 'other.db'}", str(tmp_path / "instance"))
+    with other.app_context():
+        twin = User(id=pk, email=ADMIN, active=True)
+        twin.roles = [UserRole(role=CFA_ADMIN)]
+        elsewhere = str(policy.count_statement(Dossier, twin))
+        assert "count(*)" in elsewhere and "dossier_tally" not in elsewhere
+    with app.app_context():
+        admin = db.session.get(User, pk)
+        statement = str(policy.count_statement(Dossier, admin))
+    assert ("dossier_tally" in statement) is (here == "postgresql"), statement

@@ -235,11 +235,12 @@ MAX_CLAUSES = 4096  # (kind, person, roles) kept; a full table starts again
 
 
 def remembered(kind, user: User, build):
-    """``build(user)``, built once per (kind, person, roles) — for SQL built from the person's
-    id and roles alone (the row filters, statements made of them: list_menus)."""
+    """``build(user)``, built once per (kind, person, roles, database kind) — for SQL built
+    from the person's id and roles alone (the row filters, statements made of them:
+    list_menus), in the form the database reads best (_among, the CFA's count)."""
     if user.id is None:
         return build(user)
-    key = (kind, user.id, user.role_codes)
+    key = (kind, user.id, user.role_codes, db.session.get_bind().dialect.name)
     found = _CLAUSES.get(key)
     if found is None:
         if len(_CLAUSES) >= MAX_CLAUSES:
