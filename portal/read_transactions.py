@@ -56,7 +56,13 @@ def end_request_transaction(exc=None) -> bool:
         return False
     if session.connection().info.get(_WROTE, True):
         return False
-    session.commit()
+    # Nothing is expired: the objects read stay as loaded, as after the session's close (a
+    # streamed body, the CSV export, still reads its rows after this teardown).
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
     return True
 
 
