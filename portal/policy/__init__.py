@@ -4,7 +4,7 @@ Every function takes the person and returns an SQL filter, a boolean, or a Frenc
 (None when allowed). ``from portal import policy`` gives all of it:
 
 - scope.py: reads — the row filter of each model, the screens, per-row may_edit / may_delete,
-  the workflow table's locks;
+  the workflow table's locks (memo.py: each person's clauses built once per process);
 - dossier_writes.py: writes on a dossier — tabs, fields, transitions, mission, signed returns,
   "J'ai trouvé un employeur";
 - structures.py: trainings and structures — import and creation, référents, establishments,

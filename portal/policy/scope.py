@@ -12,9 +12,11 @@ from portal.models import (ALTERNANT, CFA_ADMIN, CFA_ROLES, EMPLOYEUR, FORMATION
                            FORMATION_RESPONSABLE, FORMATION_ROLES, AideEmployeur, Cfa,
                            CodeReference, ConventionCollective, Dossier, Etablissement,
                            EtablissementFormation, Formation, GrilleRemuneration, ImportBatch,
-                           NiveauPriseEnCharge, Opco, PlafondFraisAnnexes, Smic, Structure, StructureMembership, StructureRequest, User,
-                           formation_gestionnaires, formation_responsables)
+                           NiveauPriseEnCharge, Opco, PlafondFraisAnnexes, Smic, Structure,
+                           StructureMembership, StructureRequest, User, formation_gestionnaires,
+                           formation_responsables)
 from portal.models.tallies import dossier_total
+from portal.policy.memo import remembered
 
 
 REFERENCE_MODELS = (CodeReference, Smic, GrilleRemuneration, Opco, ConventionCollective,
@@ -52,10 +54,9 @@ def member_structure_ids(user: User):
 
 
 def _among(column, ids):
-    """``column IN (ids)``; on PostgreSQL ``column = ANY(ARRAY(ids))``: the ids computed once
-    (an InitPlan), then an index range of each, where it plans ``IN`` as a semi-join merged
-    over every dossier (a training's staff), or looks each page row up in the ids (an
-    employer: 5 000 rows read for a page of 20 at 100 000 dossiers). The same rows."""
+    """``column IN (ids)``, on PostgreSQL ``= ANY(ARRAY(ids))``: the ids computed once, then an
+    index range of each (``IN``: a semi-join merged over the primary key, 5 000 rows read for
+    an employer's page of 20 at 100 000 dossiers). The same rows."""
     if db.session.get_bind().dialect.name == "postgresql":
         return column == any_(func.array(ids.scalar_subquery()))
     return column.in_(ids)
@@ -226,29 +227,6 @@ def _register(filters: dict, view: dict, create: dict, edit: dict, delete: dict)
         table.update(extra)
 
 
-# Each rule above reads nothing of the person but their id and roles (and no date, no
-# setting): the clause it builds for (model, id, roles) is built once and reused. An SQL
-# expression is immutable, and the rows it selects are read when a statement runs: a person
-# made référent of a structure meanwhile sees its dossiers at once (tests/test_policy_memo.py).
-_CLAUSES: dict[tuple, object] = {}
-MAX_CLAUSES = 4096  # (kind, person, roles) kept; a full table starts again
-
-
-def remembered(kind, user: User, build):
-    """``build(user)``, built once per (kind, person, roles, database kind) — for SQL built
-    from the person's id and roles alone (the row filters, statements made of them:
-    list_menus), in the form the database reads best (_among, the CFA's count)."""
-    if user.id is None:
-        return build(user)
-    key = (kind, user.id, user.role_codes, db.session.get_bind().dialect.name)
-    found = _CLAUSES.get(key)
-    if found is None:
-        if len(_CLAUSES) >= MAX_CLAUSES:
-            _CLAUSES.clear()
-        found = _CLAUSES[key] = build(user)
-    return found
-
-
 def row_filter(model, user: User):
     """The SQL filter restricting ``model`` to what ``user`` may see. Unknown model: nothing."""
     if user is None or not getattr(user, "is_authenticated", False):
@@ -271,10 +249,9 @@ def _count_of(model, user: User):
 
 def count_statement(model, user: User):
     """SELECT count(*) of the rows of ``model`` the person sees (no filter, no search added).
-    An employer's dossiers are counted from the union of their ids, each branch an index
-    search (0.19 ms at 100 000 dossiers), not by looking each id up in the table as the
-    dossiers ``IN`` that union (0.70 ms). The CFA's count of every dossier is, on PostgreSQL,
-    the dossiers' tally (portal.models.tallies): a few rows, not an index of every dossier."""
+    An employer's: from the union of their dossiers' ids, each branch an index search (0.19 ms
+    at 100 000 dossiers; dossiers ``IN`` that union: 0.70 ms). The CFA's, on PostgreSQL: the
+    dossiers' tally (portal.models.tallies), a few rows, not an index of every dossier."""
     if user is None or not getattr(user, "is_authenticated", False) or model not in _FILTERS:
         return select(func.count()).select_from(model).where(false())
     return remembered(("count", model), user, lambda person: _count_of(model, person))
