@@ -33,6 +33,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
+    from .config import database_options
+    database_options(app.config)
     if app.config["TRUSTED_PROXIES"] > 0:
         # The client's address and scheme as the proxies saw them (README: only the headers
         # every trusted proxy sets; Host is passed through by the proxy itself).

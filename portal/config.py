@@ -27,6 +27,18 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
 
 
+def database_options(config: dict) -> None:
+    """The engine's options for the database configured: on PostgreSQL, no JIT compilation.
+    The portal's statements are short (a page, a dossier); PostgreSQL compiles a statement
+    whose estimated cost passes jit_above_cost, which a training staff's search does (the ids
+    of their trainings are computed by the statement: the planner guesses a sixth of the
+    table): 15 ms of compiling for 2 ms of work, 1.3 times Django admin's search (issue 16
+    §5, scripts/bench_search.py --db postgresql --explain)."""
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        options = config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
+
+
 def load_config(instance_path: str) -> dict:
     env = os.environ
     db_url = env.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "sillon.db")
