@@ -29,6 +29,12 @@ babel = Babel()
 csrf = CSRFProtect()
 
 
+def database_kind() -> str:
+    """The session's database: "postgresql" or "sqlite" (for the few statements written in
+    the form each one reads best)."""
+    return db.session.get_bind().dialect.name
+
+
 def _sqlite_foreign_keys(dbapi_connection, connection_record):
     """SQLite enforces foreign keys (and their ON DELETE rules) only when asked, per connection:
     without it a deleted dossier's documents would survive and attach to a later dossier that

@@ -21,7 +21,7 @@ from portal import policy
 from portal.accounts import invitations
 from portal.dossiers import establishments
 from portal.dossiers.errors import WriteRefused
-from portal.extensions import db
+from portal.extensions import database_kind, db
 from portal.mail.bulk import BulkMail, queued, token
 from portal.models import (ALTERNANT, EMPLOYEUR, Dossier, DossierHistory, OutboxEmail, User,
                            UserRole)
@@ -83,7 +83,7 @@ def _draw_ids(table, count: int) -> list[int]:
     holds the database's write lock (its UPDATE of the import batch), so no other writer
     inserts until the commit. PostgreSQL: drawn from the table's sequence in one statement,
     each value this transaction's alone whoever else inserts meanwhile."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    if database_kind() == "sqlite":
         start = db.session.scalar(select(func.max(table.c.id))) or 0
         return list(range(start + 1, start + 1 + count))
     sequence = func.pg_get_serial_sequence(table.name, "id")
@@ -254,7 +254,7 @@ def insert_rows(table, rows: list[dict]) -> list[int]:
     ids = _draw_ids(table, len(rows))
     for number, row in zip(ids, rows):
         row["id"] = number
-    if db.session.get_bind().dialect.name == "postgresql":
+    if database_kind() == "postgresql":
         _copy_rows(table, rows)
     else:
         db.session.execute(insert(table), rows)

@@ -23,7 +23,7 @@ from portal.dossiers.import_files import (MAX_BYTES, MAX_LINES, SAMPLE_COLUMN,  
                                           SAMPLE_MARKER, ParsedRows, parse)
 from portal.dossiers import import_batches
 from portal.dossiers.workflow import FINAL_STATES, state_label
-from portal.extensions import db
+from portal.extensions import database_kind, db
 from portal.models import Dossier, Formation, ImportBatch, User
 from portal.rules.identifiers import normalize_email
 from portal.rules.imports import (COLUMNS, EXAMPLE, KEYS, ImportFileError,
@@ -75,7 +75,7 @@ def _lookup(addresses: list[str], wanted_here):
     dossier_email, account_email = func.lower(Dossier.apprenti_email), func.lower(User.email)
     columns = (Dossier.id, Dossier.formation_id, Dossier.state, dossier_email.label("email"),
                account_email.label("account"), Formation.intitule, Formation.annee_campagne)
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    postgresql = database_kind() == "postgresql"
     if postgresql:
         listed = (func.unnest(literal(addresses, ARRAY(String))).table_valued("address")
                   .render_derived(name="listed"))

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from portal.documents.render import render_pdf
 from portal.documents.uploads import store
 from portal.dossiers import snapshot
-from portal.extensions import db
+from portal.extensions import database_kind, db
 from portal.models import CompteurFacture, Facture
 
 PAYMENT_DAYS = 30  # the payment term printed on invoices (L441-10 Code de commerce: ≤ 60 days)
@@ -22,7 +22,7 @@ PAYMENT_DAYS = 30  # the payment term printed on invoices (L441-10 Code de comme
 
 def next_number(year: int) -> tuple[int, str]:
     """(sequence, number) of the next invoice of ``year``; locks the counter until commit."""
-    dialect = db.session.get_bind().dialect.name
+    dialect = database_kind()
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:

@@ -9,10 +9,11 @@ class DossierTally(db.Model):
     table's ``count(*)`` as every transaction sees it, read in a few rows instead of an index
     of every dossier (8 ms at 100 000 dossiers: the CFA's unfiltered list). One row per
     statement rather than one counter row: two creations at once never wait for each other.
-    portal.dossiers.tally folds the rows into one (the daily job, each import).
+    fold_dossier_tally (below) folds the rows into one: the worker after each import and
+    every hour (portal.tasks), the bench's synthetic load after its inserts.
 
-    SQLite counts a whole table from its smallest index's pages (0.02 ms at 100 000 dossiers):
-    there the table stays empty and unused."""
+    SQLite counts a whole table from its smallest index's pages, in its own process (0.02 ms
+    at 100 000 dossiers): there the table stays empty and unused."""
     __tablename__ = "dossier_tally"
 
     id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)

@@ -8,7 +8,7 @@ The kind of database is part of the key: some clauses take the form it reads bes
 (scope._among, the CFA's count)."""
 from __future__ import annotations
 
-from portal.extensions import db
+from portal.extensions import database_kind
 
 _CLAUSES: dict[tuple, object] = {}
 MAX_CLAUSES = 4096  # (kind, person, roles, database) kept; a full table starts again
@@ -19,7 +19,7 @@ def remembered(kind, user, build):
     from the person's id and roles alone (row filters, list_menus' statements)."""
     if user.id is None:
         return build(user)
-    key = (kind, user.id, user.role_codes, db.session.get_bind().dialect.name)
+    key = (kind, user.id, user.role_codes, database_kind())
     found = _CLAUSES.get(key)
     if found is None:
         if len(_CLAUSES) >= MAX_CLAUSES:

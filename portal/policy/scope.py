@@ -7,7 +7,7 @@ from sqlalchemy import any_, false, func, or_, select, true, union
 from sqlalchemy.sql.elements import True_
 
 from portal.dossiers.workflow import STATES
-from portal.extensions import db
+from portal.extensions import database_kind, db
 from portal.models import (ALTERNANT, CFA_ADMIN, CFA_ROLES, EMPLOYEUR, FORMATION_GESTIONNAIRE,
                            FORMATION_RESPONSABLE, FORMATION_ROLES, AideEmployeur, Cfa,
                            CodeReference, ConventionCollective, Dossier, Etablissement,
@@ -57,7 +57,7 @@ def _among(column, ids):
     """``column IN (ids)``, on PostgreSQL ``= ANY(ARRAY(ids))``: the ids computed once, then an
     index range of each (``IN``: a semi-join merged over the primary key, 5 000 rows read for
     an employer's page of 20 at 100 000 dossiers). The same rows."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if database_kind() == "postgresql":
         return column == any_(func.array(ids.scalar_subquery()))
     return column.in_(ids)
 
@@ -239,7 +239,7 @@ def row_filter(model, user: User):
 
 def _count_of(model, user: User):
     if model is Dossier and sees_every_dossier(user) \
-            and db.session.get_bind().dialect.name == "postgresql":
+            and database_kind() == "postgresql":
         return dossier_total()
     ids = employer_dossier_ids(user) if model is Dossier and employer_only(user) else None
     if ids is not None:
