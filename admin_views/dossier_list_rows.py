@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from flask import g
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
+
+from portal.extensions import db
 
 from portal.dossiers.listing import next_actors_label
 from portal.models import Dossier, Etablissement, Formation
@@ -118,6 +120,25 @@ def fetch(query) -> list[ListRow]:
     kept) as ListRows: one statement, no ORM instance built (a fifth of a list request)."""
     page = query.enable_eagerloads(False).with_entities(*_columns())
     return [ListRow(values) for values in page]
+
+
+OFFSET = "list_offset"
+
+
+def page_statement(query):
+    """The statement of a page of Flask-Admin's list query (its order and limit kept), its
+    offset a parameter (fetch_page's): one statement serves every page of the list."""
+    return (query.enable_eagerloads(False).with_entities(*_columns())
+            .offset(bindparam(OFFSET, type_=Integer)).statement)
+
+
+def fetch_page(statement, offset: int) -> list[ListRow]:
+    """The rows of page_statement's ``statement`` from ``offset``. The same statement object
+    each time: SQLAlchemy finds its compiled form by a cache key it keeps on the object, where
+    a statement built for the request is walked whole to make that key (0.2 ms, a fifth of the
+    CPU of a list request). Core's execute: the rows are tuples, no ORM result is built."""
+    return [ListRow(values) for values in db.session.connection().execute(
+        statement, {OFFSET: offset})]
 
 
 _COLUMNS: list = []

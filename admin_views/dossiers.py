@@ -1,6 +1,6 @@
 """The dossier list and details (every role, each in its scope); the pencil opens the tabs and
 "Créer" Sillon's creation form (both through portal/dossiers/service.py)."""
-from flask import abort, flash, redirect, request
+from flask import abort, flash, g, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
@@ -18,6 +18,7 @@ from portal.dossiers.workflow import STATE_CHOICES, state_label
 
 from . import dossier_list_rows
 from .base import ScalarOf, SecureModelView
+from .list_door import BARE_LIST, MAX_PAGE, clamp
 from .dossier_employer import DossierEmployerFoundMixin
 from .dossier_financing import DossierFinancingMixin
 from .dossier_lookups import DossierLookupsMixin
@@ -148,8 +149,10 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
     column_formatters_export = {"state": lambda v, c, m, n: state_label(m.state),
                                 "apprenti": lambda v, c, m, n: m.apprenti_nom_complet,
                                 "next_actor": _next_actors}
-    column_sortable_list = ["id", ("apprenti", "apprenti_nom"), "state", "dispositif",
-                            "date_debut_contrat", "updated_at"]
+    # The apprentice's column sorts by name then first name (a one-field tuple would be
+    # renamed after its field by Flask-Admin, leaving the column unsortable).
+    column_sortable_list = ["id", ("apprenti", ("apprenti_nom", "apprenti_prenom")), "state",
+                            "dispositif", "date_debut_contrat", "updated_at"]
     column_default_sort = ("id", True)
     # Searched by search_clause (portal.dossiers.listing), not column by column: the list
     # below only switches the search box on.
@@ -202,13 +205,36 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
+        exporting = (request.endpoint or "").endswith(".export")  # Flask-Admin's export door
+        size = self.page_size if page_size is None else page_size
+        if execute and not exporting and not search and not filters and size:
+            return self._bare_page(page, sort_column, sort_desc, size)
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
-        exporting = (request.endpoint or "").endswith(".export")  # Flask-Admin's export door
         if execute and not exporting:
             return count, dossier_list_rows.fetch(query)
         query = query.options(*(EXPORT_LOADS if exporting else LIST_LOADS))
         return count, (query.all() if execute else query)
+
+    def _bare_page(self, page, sort_column, sort_desc, size):
+        """The list with no search and no filter, the page asked most: counted with its menus
+        (CountWithMenus), its rows read by a statement built once per (person, order, page
+        size) with the policy's scope (policy.remembered), its offset a parameter."""
+        page = clamp(page, 0, MAX_PAGE)
+        setattr(g, BARE_LIST, self.endpoint)
+        try:
+            count = self.get_count_query().scalar()
+        finally:
+            setattr(g, BARE_LIST, None)
+        statement = policy.remembered(
+            ("dossier_list_page", sort_column, bool(sort_desc), size), current_user,
+            lambda person: self._page_statement(sort_column, sort_desc, size))
+        offset = self.shown_page(page, size, count) * size
+        return count, dossier_list_rows.fetch_page(statement, offset)
+
+    def _page_statement(self, sort_column, sort_desc, size):
+        query, _ = self._apply_sorting(self.get_query(), {}, sort_column, sort_desc)
+        return dossier_list_rows.page_statement(query.limit(size))
 
     def list_row_label(self, row) -> str:
         return f"Sélectionner le dossier de {row.apprenti_nom_complet}"

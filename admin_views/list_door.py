@@ -289,13 +289,42 @@ class ListDoorMixin:
         finally:
             setattr(g, BARE_LIST, None)
         size = self.page_size if page_size is None else page_size
-        if count is not None and size and page and page * size >= count:
-            last = max(0, math.ceil(count / size) - 1)
-            query = query.offset(last * size if last else None)
-            args = g.get("sillon_list_args")
-            if args is not None and args.page == page:
-                args.page = last  # the pager and the page shown agree
+        shown = self.shown_page(page, size, count)
+        if shown != page:
+            query = query.offset(shown * size if shown else None)
         return count, (query.all() if execute else query)
+
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        """Flask-Admin's order, then the primary key in the same direction: rows of equal
+        value (a state, a date, a name) keep one order from one page to the next, so paging
+        never shows a row twice nor skips one (SQL gives equal rows in any order)."""
+        query, joins = super()._apply_sorting(query, joins, sort_column, sort_desc)
+        key = getattr(self, "_primary_key", None)
+        pk = getattr(self.model, key, None) if isinstance(key, str) else None
+        if pk is None:
+            return query, joins
+        if sort_column is not None:
+            if sort_column == key or sort_column not in self._sortable_columns:
+                return query, joins
+            desc = bool(sort_desc)
+        else:
+            order = list(self._get_default_order() or ())
+            if not order or any(field is pk or getattr(field, "key", None) == key
+                                for field, _, _ in order):
+                return query, joins
+            desc = bool(order[-1][2])
+        return query.order_by(pk.desc() if desc else pk.asc()), joins
+
+    def shown_page(self, page: int, size: int, count: int | None) -> int:
+        """The page a list shows for ``page``: the last one when ``page`` is beyond it (the
+        pager then agrees)."""
+        if count is None or not size or not page or page * size < count:
+            return page
+        last = max(0, math.ceil(count / size) - 1)
+        args = g.get("sillon_list_args")
+        if args is not None and args.page == page:
+            args.page = last  # the pager and the page shown agree
+        return last
 
     # --- exports ---------------------------------------------------------------------------------
     def _export_table(self):

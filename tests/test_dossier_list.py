@@ -355,6 +355,58 @@ def test_a_filter_value_outside_the_scope_shows_nothing_of_it(app, login, role):
     assert not ids & {r.id for r in _all_rows(app).values() if r.id not in rows}
 
 
+# --- pages and order ---------------------------------------------------------------------------
+
+def _page_ids(client, **args) -> list[int]:
+    response = client.get(LIST, query_string=args)
+    assert response.status_code == 200
+    return [int(i) for i in re.findall(r'<td class="col-id">(\d+)</td>',
+                                        response.get_data(as_text=True))]
+
+
+def _paged(client, **args) -> list[int]:
+    """Every id of the list in its order, page after page of 20."""
+    ids, page_no = [], 0
+    while True:
+        found = _page_ids(client, page=page_no, **args)
+        if not found or found[0] in ids:
+            return ids
+        ids += found
+        page_no += 1
+
+
+def test_each_page_of_the_list_follows_the_last_in_its_order(app, login, role):
+    """The list with no search and no filter (admin_views/dossiers.DossierView._bare_page:
+    one statement per order, its offset a parameter): page after page, every dossier of the
+    person once, newest first; sorted by name (the column's header is a sort link), by state
+    or by start date, in both directions, as the database orders them, equal values in the
+    order of their numbers (ListDoorMixin._apply_sorting); a page beyond the last shows the
+    last."""
+    rows = _rows(app, ROLES[role])
+    client = login(ROLES[role])
+    if role == "cfa_admin":
+        assert len(rows) > 40, "the CFA's list has at least three pages of 20"
+    assert _paged(client) == sorted(rows, reverse=True)
+    with app.app_context():
+        user = db.session.execute(sa.select(User).where(User.email == ROLES[role])
+                                  ).scalar_one()
+        orders = {0: (Dossier.apprenti_nom, Dossier.apprenti_prenom),  # column_list positions
+                  2: (Dossier.state,), 6: (Dossier.date_debut_contrat,)}
+        for sort, columns in orders.items():
+            for desc in (False, True):
+                order = [c.desc() if desc else c.asc() for c in (*columns, Dossier.id)]
+                expected = list(db.session.scalars(sa.select(Dossier.id).where(
+                    policy.row_filter(Dossier, user)).order_by(*order)))
+                args = {"sort": sort, "desc": 1} if desc else {"sort": sort}
+                assert _paged(client, **args) == expected, (sort, desc)
+    page = client.get(LIST).get_data(as_text=True)
+    assert 'title="Trier par Alternant·e"' in page
+    last = (len(rows) - 1) // 20
+    assert _page_ids(client, page=10**6) == _page_ids(client, page=last)
+    if last:
+        assert _page_ids(client, page=last) != _page_ids(client, page=0)
+
+
 # --- page size, exports -------------------------------------------------------------------------
 
 def test_page_size_labels_are_french(login, role):
