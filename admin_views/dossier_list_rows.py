@@ -159,10 +159,16 @@ def _columns() -> list:
     return _COLUMNS
 
 
-def row_html(view, row, columns, with_check_box: bool, fallback) -> Markup:
-    """One row's cells: the check box (when the list has actions), the pencil, then each of
-    ``columns`` by CELLS, or by ``fallback(row, name)`` (Flask-Admin's get_value, escaped by
-    Markup's rules) for a column CELLS does not know."""
+def rows_html(view, rows, columns, with_check_box: bool, fallback) -> Markup:
+    """The page's rows, each ``<tr>`` with: the check box (when the list has actions), the
+    pencil, then each of ``columns`` by CELLS, or by ``fallback(row, name)`` (Flask-Admin's
+    get_value, escaped by Markup's rules) for a column CELLS does not know."""
+    openings = [(column, CELLS.get(column), _opening(column)) for column in columns]
+    return Markup("".join(f"\n<tr>{_row(view, row, openings, with_check_box, fallback)}</tr>"
+                          for row in rows))
+
+
+def _row(view, row, openings, with_check_box, fallback) -> str:
     link = open_link(view, row.id)   # digits and slashes only
     name = escape(row.apprenti_nom_complet)
     parts = []
@@ -173,11 +179,10 @@ def row_html(view, row, columns, with_check_box: bool, fallback) -> Markup:
     parts.append(f'<td class="list-buttons-column"><a class="icon sillon-open-row" '
                  f'href="{link}" title="Ouvrir le dossier" aria-label="Ouvrir le dossier de '
                  f'{name}"><span class="fa fa-pencil" aria-hidden="true"></span></a></td>')
-    for column in columns:
-        cell = CELLS.get(column)
+    for column, cell, opening in openings:
         value = cell(row, link) if cell else escape(fallback(row, column))
-        parts.append(f'{_opening(column)}{value}</td>')
-    return Markup("".join(parts))
+        parts.append(f"{opening}{value}</td>")
+    return "".join(parts)
 
 
 _OPENINGS: dict[str, str] = {}

@@ -1,10 +1,14 @@
 """The dossier list and details (every role, each in its scope); the pencil opens the tabs and
 "Créer" Sillon's creation form (both through portal/dossiers/service.py)."""
-from flask import abort, flash, g, redirect, request
+from functools import cached_property
+
+from flask import abort, current_app, flash, g, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
 from flask_login import current_user
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, joinedload, lazyload, load_only
 
@@ -41,6 +45,29 @@ def _promotion_options(user):
 
 def _advisor_options(user):
     return list_menus.menus(user).advisor_options()
+
+
+class ListActionForm:
+    """What the list's template reads of its action form: whether it carries a CSRF token."""
+
+    @property
+    def csrf_token(self) -> bool:
+        return current_app.config.get("WTF_CSRF_ENABLED", True)
+
+
+LIST_ACTION_FORM = ListActionForm()
+MAX_KEPT_GROUPS = 256  # distinct menus whose filter groups are kept; a full table starts again
+
+
+class FilterGroups(dict):
+    """Flask-Admin's filter groups, never changed once made, with their JSON written once as
+    Jinja's ``tojson`` writes it."""
+
+    @cached_property
+    def json(self) -> Markup:
+        policies = current_app.jinja_env.policies
+        return htmlsafe_json_dumps(self, dumps=policies["json.dumps_function"],
+                                   **policies["json.dumps_kwargs"])
 
 
 class CountWithMenus(ScalarOf):
@@ -245,12 +272,35 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
     # No joinedload per page: the rows are read as tuples (dossier_list_rows.fetch), the
     # export names its loads (EXPORT_LOADS).
     column_auto_select_related = False
-    def list_row_html(self, row, list_columns, actions, get_value):
-        return dossier_list_rows.row_html(self, row, [c for c, _ in list_columns],
-                                          bool(actions), get_value)
+    def list_rows_html(self, rows, list_columns, actions, get_value):
+        return dossier_list_rows.rows_html(self, rows, [c for c, _ in list_columns],
+                                           bool(actions), get_value)
 
     def get_list_row_actions(self):
         return []
+
+    def action_form(self, obj=None):
+        """On the list page the action form is its three hidden inputs, written by the list's
+        template with Flask-WTF's token: no WTForms form is built to be read for one flag (a
+        twentieth of a list request). The action's POST validates the real form
+        (SecureModelView.handle_action)."""
+        if request.endpoint == f"{self.endpoint}.index_view":
+            return LIST_ACTION_FORM
+        return super().action_form(obj)
+
+    def _get_filter_groups(self):
+        """Flask-Admin's filter groups with this person's menus (SecureModelView), and their
+        JSON for the list (bs4_filters.js reads it), made once per distinct menus: the scoped
+        options are the menus' (portal.dossiers.list_menus), so equal menus give equal
+        groups."""
+        kept = self.__dict__.setdefault("_sillon_groups_by_menus", {})
+        key = list_menus.menus(current_user)
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= MAX_KEPT_GROUPS:
+                kept.clear()
+            found = kept[key] = FilterGroups(super()._get_filter_groups() or {})
+        return found
 
     def delete_form(self):
         """No per-row delete form on the list (Flask-Admin builds one, with its CSRF token, for
