@@ -3,7 +3,7 @@ import os
 
 import sqlalchemy as sa
 
-from portal.extensions import db
+from portal.extensions import SQLITE_CACHE_KIB, db
 from tests.conftest import make_app
 
 
@@ -90,3 +90,16 @@ def test_postgresql_runs_the_portals_statements_without_jit(app, db_backend, tmp
             assert db.session.scalar(sa.text("SHOW jit")) == "off"
         else:
             assert db.engine.dialect.name == "sqlite"
+
+
+def test_sqlite_connections_enforce_foreign_keys_and_cache_an_index_of_every_dossier(
+        tmp_path):
+    """Each SQLite connection (portal.extensions): foreign keys on, a page cache of 64 MiB,
+    where the default 2 MiB cannot hold the index the CFA's count of 100 000 dossiers walks
+    (0.8 ms a list page instead of 0.04 ms, scripts/bench_http.py)."""
+    local = make_app(f"sqlite:///{tmp_path / 'pragmas.db'}", str(tmp_path / "sqlite"))
+    with local.app_context():
+        assert db.session.scalar(sa.text("PRAGMA foreign_keys")) == 1
+        assert db.session.scalar(sa.text("PRAGMA cache_size")) == -SQLITE_CACHE_KIB
+        assert SQLITE_CACHE_KIB * 1024 >= 16 * 2**20
+        db.session.remove()
