@@ -20,7 +20,6 @@ import codecs
 import csv
 import io
 import os
-import shutil
 import statistics
 import sys
 import time
