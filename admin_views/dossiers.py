@@ -214,11 +214,17 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Each word must match the apprentice, the employer or an OPCO number the person may
-        see (portal.dossiers.listing.search_clause): sub-selects, no join, no duplicate row."""
-        for term in (listing.normalise_search(search) or "").split(" "):
-            if not term:
-                continue
-            clause = listing.search_clause(tools.parse_like_term(term), current_user)
+        see (portal.dossiers.listing.search_clause): sub-selects, or on SQLite for a partial
+        scope the establishment and the prise en charge joined once (one at most of each per
+        dossier): no duplicate row."""
+        terms = [term for term in (listing.normalise_search(search) or "").split(" ") if term]
+        sources = listing.search_sources(current_user) if terms else None
+        if sources is not None:  # SQLite: the establishment and financing joined once
+            query = sources.join(query)
+            if count_query is not None:
+                count_query = sources.join(count_query)
+        for term in terms:
+            clause = listing.search_clause(tools.parse_like_term(term), current_user, sources)
             query = query.filter(clause)
             if count_query is not None:
                 count_query = count_query.filter(clause)

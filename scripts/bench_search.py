@@ -156,20 +156,25 @@ def statements(way: str, term: str, user, dialect: str):
     from sqlalchemy import func, select
 
     from portal import policy
-    from portal.dossiers.listing import normalise_search, search_clause
+    from portal.dossiers.listing import normalise_search, search_clause, search_sources
     from portal.models import Dossier
     term = normalise_search(term)
     pattern = f"%{term}%"
     scope = policy.row_filter(Dossier, user)
     table = Dossier.__table__
+    sources = None
     if way == "django":
         source, clause = django_parts(pattern, dialect)
-    else:
-        source = table
-        clause = (before_clause if way == "before" else search_clause)(pattern, user)
+    elif way == "before":
+        source, clause = table, before_clause(pattern, user)
+    else:  # the list's own search (admin_views/dossiers.DossierView._apply_search)
+        source, sources = table, search_sources(user)
+        clause = search_clause(pattern, user, sources)
     count = select(func.count()).select_from(source).where(scope, clause)
     page = (select(*table.c).select_from(source).where(scope, clause)
             .order_by(table.c.id.desc()).limit(20))
+    if sources is not None:
+        count, page = sources.join(count), sources.join(page)
     return count, page
 
 
