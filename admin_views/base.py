@@ -7,11 +7,15 @@ authorization-matrix tests guard every upgrade.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from functools import cached_property
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_login import current_user
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
@@ -303,17 +307,42 @@ class SecureModelView(ListDoorMixin, ModelView):
     # --- door: filter option lists, computed per request from scoped queries --------------------
     def _get_filter_groups(self):
         """Flask-Admin's filter groups (names, operations, static options: the same for every
-        request, made non-lazy once) with each scoped filter's options read for this person."""
+        request, made non-lazy once) with each scoped filter's options read for this person.
+        The groups are a function of those options alone: they and their JSON are made once
+        per distinct options (FilterGroups; the dossier list's template writes ``.json``)."""
         fixed = self.__dict__.get("_sillon_filter_groups")
         if fixed is None:
             fixed = self._sillon_filter_groups = super()._get_filter_groups() or {}
-        groups = {}
-        for label, items in fixed.items():
-            groups[label] = [self._with_scoped_options(item) for item in items]
-        return groups or None
+        scoped = {}
+        for items in fixed.values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if getattr(flt, "scoped_options", False):
+                    scoped[item["index"]] = tuple(tuple(option)
+                                                  for option in flt.get_options(self) or ())
+        key = tuple(sorted(scoped.items()))
+        kept = self.__dict__.setdefault("_sillon_groups_by_options", {})
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= MAX_KEPT_GROUPS:
+                kept.clear()
+            found = kept[key] = FilterGroups(
+                {label: [dict(item, options=[(str(k), str(v))
+                                             for k, v in scoped[item["index"]]])
+                         if item["index"] in scoped else item for item in items]
+                 for label, items in fixed.items()})
+        return found or None
 
-    def _with_scoped_options(self, item: dict) -> dict:
-        flt = self._filters[item["index"]]
-        if not getattr(flt, "scoped_options", False):
-            return item  # shared, never changed
-        return dict(item, options=[(str(k), str(v)) for k, v in flt.get_options(self) or ()])
+
+MAX_KEPT_GROUPS = 256  # distinct scoped options whose filter groups are kept per view
+
+
+class FilterGroups(dict):
+    """Flask-Admin's filter groups, never changed once made, with their JSON written once as
+    Jinja's ``tojson`` writes it."""
+
+    @cached_property
+    def json(self) -> Markup:
+        policies = current_app.jinja_env.policies
+        return htmlsafe_json_dumps(self, dumps=policies["json.dumps_function"],
+                                   **policies["json.dumps_kwargs"])

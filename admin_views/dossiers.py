@@ -1,14 +1,10 @@
 """The dossier list and details (every role, each in its scope); the pencil opens the tabs and
 "Créer" Sillon's creation form (both through portal/dossiers/service.py)."""
-from functools import cached_property
-
 from flask import abort, current_app, flash, g, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
 from flask_login import current_user
-from jinja2.utils import htmlsafe_json_dumps
-from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, joinedload, lazyload, load_only
 
@@ -56,18 +52,6 @@ class ListActionForm:
 
 
 LIST_ACTION_FORM = ListActionForm()
-MAX_KEPT_GROUPS = 256  # distinct menus whose filter groups are kept; a full table starts again
-
-
-class FilterGroups(dict):
-    """Flask-Admin's filter groups, never changed once made, with their JSON written once as
-    Jinja's ``tojson`` writes it."""
-
-    @cached_property
-    def json(self) -> Markup:
-        policies = current_app.jinja_env.policies
-        return htmlsafe_json_dumps(self, dumps=policies["json.dumps_function"],
-                                   **policies["json.dumps_kwargs"])
 
 
 class CountWithMenus(ScalarOf):
@@ -293,20 +277,6 @@ class DossierView(DossierEmployerFoundMixin, DossierFinancingMixin, DossierWorkf
         if request.endpoint == f"{self.endpoint}.index_view":
             return LIST_ACTION_FORM
         return super().action_form(obj)
-
-    def _get_filter_groups(self):
-        """Flask-Admin's filter groups with this person's menus (SecureModelView), and their
-        JSON for the list (bs4_filters.js reads it), made once per distinct menus: the scoped
-        options are the menus' (portal.dossiers.list_menus), so equal menus give equal
-        groups."""
-        kept = self.__dict__.setdefault("_sillon_groups_by_menus", {})
-        key = list_menus.menus(current_user)
-        found = kept.get(key)
-        if found is None:
-            if len(kept) >= MAX_KEPT_GROUPS:
-                kept.clear()
-            found = kept[key] = FilterGroups(super()._get_filter_groups() or {})
-        return found
 
     def delete_form(self):
         """No per-row delete form on the list (Flask-Admin builds one, with its CSRF token, for

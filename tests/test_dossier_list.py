@@ -243,6 +243,24 @@ def test_a_search_never_reaches_beyond_the_scope(app, login, role, key):
     assert row.email not in table and row.denomination not in _text(table)
 
 
+def test_two_words_and_the_export_of_their_search_find_the_same_dossiers(app, login, role):
+    """Each word narrows the search (on SQLite, for a partial scope, the establishment and
+    the prise en charge joined once for all words: portal.dossiers.listing.SearchSources),
+    and the CSV export of the searched list holds exactly its dossiers."""
+    rows = _rows(app, ROLES[role])
+    target = next(r for r in sorted(rows.values(), key=lambda r: r.id)
+                  if r.nom and r.denomination)
+    term = f"{target.nom} {target.denomination.split(' – ')[-1].split()[0]}"
+    expected = {r.id for r in rows.values() if all(_matches(r, w) for w in term.split())}
+    client = login(ROLES[role])
+    ids, _ = listed(client, search=term)
+    assert target.id in ids and ids == expected
+    response = client.get(f"{LIST}export/csv/", query_string={"search": term})
+    assert response.status_code == 200
+    lines = list(csv.reader(io.StringIO(response.data[3:].decode("utf-8")), delimiter=";"))
+    assert {int(line[0]) for line in lines[1:]} == expected
+
+
 # --- filters ------------------------------------------------------------------------------------
 
 def _pick(values):

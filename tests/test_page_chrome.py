@@ -107,7 +107,7 @@ def test_the_filter_menus_kept_are_flask_admins_with_each_persons_options(app, l
         client = login(email)
         kept = _filter_groups(client)
         view.__dict__.pop("_sillon_filter_groups", None)
-        view.__dict__.pop("_sillon_groups_by_menus", None)
+        view.__dict__.pop("_sillon_groups_by_options", None)
         assert _filter_groups(client) == kept, email
         seen[email] = {label: [item["options"] for item in items]
                        for label, items in kept.items()}

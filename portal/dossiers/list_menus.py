@@ -10,6 +10,7 @@ by a menu: a CFA works with thousands of employers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import g, has_request_context
 from sqlalchemy import Integer, String, literal, null, or_, select, union_all
@@ -28,16 +29,26 @@ class Menus:
     trainings: tuple[tuple[int, str, int | None], ...]   # (id, title, campaign year)
     advisors: tuple[tuple[int, str], ...]                # (id, « NOM Prénom »)
 
-    def training_options(self) -> list[tuple[int, str]]:
-        return [(pk, Formation.label_for(title, year)) for pk, title, year in self.trainings]
+    # The options of equal menus are equal: each is written once per distinct menus.
+    def training_options(self) -> tuple[tuple[int, str], ...]:
+        return _training_options(self.trainings)
 
-    def promotion_options(self) -> list[tuple[int, str]]:
-        years = sorted({year for _, _, year in self.trainings if year is not None},
-                       reverse=True)
-        return [(year, str(year)) for year in years]
+    def promotion_options(self) -> tuple[tuple[int, str], ...]:
+        return _promotion_options(self.trainings)
 
-    def advisor_options(self) -> list[tuple[int, str]]:
-        return list(self.advisors)
+    def advisor_options(self) -> tuple[tuple[int, str], ...]:
+        return self.advisors
+
+
+@lru_cache(maxsize=256)
+def _training_options(trainings) -> tuple[tuple[int, str], ...]:
+    return tuple((pk, Formation.label_for(title, year)) for pk, title, year in trainings)
+
+
+@lru_cache(maxsize=256)
+def _promotion_options(trainings) -> tuple[tuple[int, str], ...]:
+    years = sorted({year for _, _, year in trainings if year is not None}, reverse=True)
+    return tuple((year, str(year)) for year in years)
 
 
 def _named_on_a_visible_dossier(column, key, scope):
