@@ -165,7 +165,7 @@ def _beneficiary_requests(benef: Actor, base: str, scene, facts, shots) -> None:
     benef.go(base, "/admin/action-formation/")
     link = page.get_by_role("link", name=facts["title"], exact=True)
     row = page.locator("table.model-list tbody tr", has=link)
-    first_day = (date.today() + timedelta(14)).strftime("%d/%m/%Y")
+    first_day = scene["start"].strftime("%d/%m/%Y")
     assert _plain(row.locator("td.col-prochaines_sessions").inner_text()) == \
         f"{first_day} – 3 places restantes sur 3"
     _shot(benef, shots, "01-catalogue")

@@ -26,14 +26,16 @@ STEP = "/admin/inscription/{}/etape/{}/"
 
 @pytest.fixture()
 def live(app, world):  # noqa: F811
-    """The world's session in a fortnight from today (the HTTP path uses today's date)."""
+    """The world's session on the Monday and Tuesday two to three weeks from today (the HTTP
+    path uses today's date; a session's attendance is taken on weekdays only)."""
     today = date.today()
+    monday = today + timedelta(14 + (7 - today.weekday()) % 7)
     with app.app_context():
         session = db.session.get(SessionFormation, world["session"])
-        session.date_debut, session.date_fin = today + timedelta(14), today + timedelta(15)
+        session.date_debut, session.date_fin = monday, monday + timedelta(1)
         session.date_limite_inscription = today + timedelta(7)
         db.session.commit()
-    return world
+    return {**world, "start": monday}
 
 
 def _text(response) -> str:
@@ -98,7 +100,7 @@ def test_request_accept_retain_through_the_screens(app, login, live):
     action_page = _text(benef.get(f"/admin/action-formation/details/?id={scene['action']}"))
     assert "Demander une inscription" in action_page
     assert "3 places restantes sur 3" in action_page
-    assert (date.today() + timedelta(14)).strftime("%d/%m/%Y") in action_page
+    assert scene["start"].strftime("%d/%m/%Y") in action_page
 
     _, response = _ask(login, scene, "benef")
     assert response.status_code == 303
@@ -394,6 +396,13 @@ def test_the_session_form_checks_its_dates_and_capacity(app, login, live):
     response = _post(cfa, url, **dict(form, date_fin=form["date_debut"], capacite="1",
                                       heure_fin="08:00"))
     assert "L'heure de fin doit suivre l'heure de début." in _text(response)
+    saturday = session.date_debut - timedelta(2)  # the weekend before: no half-day
+    response = _post(cfa, url, **dict(form, date_debut=saturday.isoformat(), capacite="1",
+                                      date_fin=(saturday + timedelta(1)).isoformat(),
+                                      date_limite_inscription=saturday.isoformat()))
+    assert response.status_code == 200
+    assert re.search(r'name="date_debut".{0,400}?Cette session ne compte aucune demi-journée '
+                     r'du lundi au vendredi', _text(response), re.S)
     with app.app_context():
         session = db.session.get(SessionFormation, scene["session"])
         assert (session.date_fin, session.capacite, session.lieu) == before
@@ -536,3 +545,11 @@ def test_durations_hours_and_the_session_form_checks():
     assert set(session_problems(**dict(ok, end=day1, end_time=time(9)))) == {"heure_fin"}
     assert session_problems(**dict(ok, end_time=time(8))) == {}  # two days: 8 h the next day
     assert set(session_problems(**dict(ok, capacity=11))) == {"capacite"}
+    saturday, sunday = day1 - timedelta(2), day1 - timedelta(1)
+    weekend = dict(ok, start=saturday, end=sunday, deadline=saturday)
+    assert session_problems(**weekend) == {"date_debut": (
+        "Cette session ne compte aucune demi-journée du lundi au vendredi : les présences ne "
+        "pourraient pas être relevées.")}
+    assert session_problems(**dict(weekend, end=day1)) == {}  # Saturday to Monday: Monday
+    midday = dict(ok, end=day1, start_time=time(12), end_time=time(13))  # no half-day either
+    assert set(session_problems(**midday)) == {"date_debut"}

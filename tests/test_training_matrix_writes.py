@@ -32,7 +32,7 @@ from tests.support.training_world import (  # noqa: F401 - fixtures
     ADMIN, ALICE, ANON, BENEF, CONSEIL, DECIDER, F403, LABEL, LOGIN, MISSING, N404, NIL,
     OUTSIDER, PERSONAS, PLAIN, R422, REFERENT, RESP_INFO, RH_GLOBEX, W, as_, assert_back_to,
     assert_login, assert_no_trace, diff, observe, post, restore, secrets_of, sessions, text_of,
-    world)
+    weekday_from, world)
 
 _EMPLOYERS = (REFERENT, BENEF, DECIDER, PLAIN, RH_GLOBEX)
 CATALOGUE, SESSIONS, REQUESTS = ("/admin/action-formation/", "/admin/session-formation/",
@@ -200,7 +200,7 @@ def _throwaway(app, world, kind, which) -> int:
             row = ActionFormation(cfa_id=source.cfa_id, intitule=f"Jetable {world.tag}",
                                   active=source.active)
         else:
-            start = date.today() + timedelta(40)
+            start = weekday_from(date.today() + timedelta(40))
             row = SessionFormation(action_id=action_id, date_debut=start, date_fin=start,
                                    capacite=3, lieu=f"Jetable {world.tag}")
         db.session.add(row)
@@ -265,7 +265,7 @@ def _rowless_knock(app, world, client, token, door, tag):
                                        if pk not in b["actions_formation"]] == [title], CATALOGUE
     if door == "session_creation":
         place = f"Créée par la matrice {tag}"
-        start = (date.today() + timedelta(50)).isoformat()
+        start = weekday_from(date.today() + timedelta(50)).isoformat()
         response = post(client, token, f"{SESSIONS}new/", {
             "action": str(world.offered), "date_debut": start, "date_fin": start,
             "heure_debut": "09:00", "heure_fin": "12:00", "lieu": place, "capacite": "5",

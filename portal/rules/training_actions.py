@@ -32,7 +32,8 @@ def session_problems(*, start: date | None, end: date | None, start_time: time |
                      end_time: time | None, deadline: date | None, capacity: int | None,
                      retained: int = 0) -> dict[str, str]:
     """The session form's checks across fields: field → French message (empty when fine);
-    `retained`: the people already retained, below which the capacity may not go."""
+    `retained`: the people already retained, below which the capacity may not go. A session
+    must hold a half-day its attendance is taken on (``half_days``: weekdays only)."""
     problems = {}
     if start and end and end < start:
         problems["date_fin"] = "La fin de la session ne peut pas précéder son début."
@@ -41,6 +42,10 @@ def session_problems(*, start: date | None, end: date | None, start_time: time |
                                                "plus tard le premier jour de la session.")
     if start_time and end_time and start == end and end_time <= start_time:
         problems["heure_fin"] = "L'heure de fin doit suivre l'heure de début."
+    if start and end and not problems.get("date_fin") and not problems.get("heure_fin") \
+            and not half_days(start, end, start_time, end_time):
+        problems["date_debut"] = ("Cette session ne compte aucune demi-journée du lundi au "
+                                  "vendredi : les présences ne pourraient pas être relevées.")
     if capacity is not None and capacity < retained:
         problems["capacite"] = (f"{retained} personnes sont déjà retenues : la capacité ne "
                                 "peut pas être inférieure.")

@@ -105,6 +105,12 @@ def _people(structures) -> list[int]:
     return ids
 
 
+def weekday_from(day: date) -> date:
+    """``day``, or the Monday after it when it falls on a weekend (a session's attendance is
+    taken on weekdays only: the session form refuses one with no weekday)."""
+    return day + timedelta(days=7 - day.weekday() if day.weekday() >= 5 else 0)
+
+
 def _sessions(tag, today):
     cfa = db.session.scalars(sa.select(Cfa).order_by(Cfa.id)).first()
     offered = ActionFormation(cfa=cfa, intitule=f"Matrice offerte {tag}", duree_heures=14,
@@ -113,6 +119,7 @@ def _sessions(tag, today):
     withdrawn = ActionFormation(cfa=cfa, intitule=f"Matrice retirée {tag}", duree_heures=7,
                                 prix=100, active=False, public_vise=f"Public retiré {tag}")
     monday = today - timedelta(days=today.weekday() + 7)
+    future = today + timedelta(14 + (7 - today.weekday()) % 7)  # a Monday, two weeks on at least
 
     def session(action, start, end, deadline, place):
         return SessionFormation(action=action, date_debut=start, date_fin=end,
@@ -120,14 +127,16 @@ def _sessions(tag, today):
                                 capacite=10, date_limite_inscription=deadline)
     made = SimpleNamespace(
         offered=offered, withdrawn=withdrawn, monday=monday,
-        future=session(offered, today + timedelta(14), today + timedelta(15),
-                       today + timedelta(7), f"Salle future {tag}"),
+        future=session(offered, future, future + timedelta(1), today + timedelta(7),
+                       f"Salle future {tag}"),
         past=session(offered, monday, monday + timedelta(1), monday - timedelta(7),
                      f"Salle passée {tag}"),
-        open=session(offered, today + timedelta(21), today + timedelta(21),
-                     today + timedelta(14), f"Salle ouverte {tag}"),
-        later=session(withdrawn, today + timedelta(30), today + timedelta(30),
-                      today + timedelta(20), f"Salle retirée {tag}"))
+        open=session(offered, weekday_from(today + timedelta(21)),
+                     weekday_from(today + timedelta(21)), today + timedelta(14),
+                     f"Salle ouverte {tag}"),
+        later=session(withdrawn, weekday_from(today + timedelta(30)),
+                      weekday_from(today + timedelta(30)), today + timedelta(20),
+                      f"Salle retirée {tag}"))
     db.session.add_all([offered, withdrawn, made.future, made.past, made.open, made.later])
     db.session.commit()
     return made
