@@ -8,7 +8,6 @@ from datetime import date
 
 from flask import abort, flash, redirect, render_template, request
 from flask_admin import expose
-from flask_admin.actions import action
 from flask_login import current_user
 
 from portal import policy

@@ -4,7 +4,6 @@
 127.0.0.1 for the session). The schema is created by the Alembic migration, never create_all.
 """
 import os
-import tempfile
 from pathlib import Path
 
 import pytest

@@ -38,7 +38,7 @@ def test_request_then_validation_seen_on_the_dashboards(app, login, world, brows
         try:
             browser_login(page, live_server, manager)
             assert page.url.rstrip("/").endswith("/admin")
-            training = page.locator(f'#dashboard-formation .training a:has-text("Validation demandée")')
+            training = page.locator('#dashboard-formation .training a:has-text("Validation demandée")')
             assert training.count() >= 1
             page.screenshot(path=str(screenshots_dir / "workflow-2-tableau-de-bord-formation.png"),
                             full_page=True)

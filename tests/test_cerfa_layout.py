@@ -117,7 +117,7 @@ def _expected(dossier) -> tuple[list[str], list[str]]:
     from portal.dossiers import snapshot
     from portal.dossiers.printing import context
     ctx = context(dossier)
-    d, f, cfa, lieu = ctx["d"], ctx["formation"], ctx["cfa"], ctx["lieu"]
+    f, cfa, lieu = ctx["formation"], ctx["cfa"], ctx["lieu"]
     etab = snapshot.etablissement(dossier)
     a, m1 = dossier.apprenti, ctx["m1"]
     naf = etab.naf.replace(".", "")

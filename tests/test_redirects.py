@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from datetime import timedelta
 from urllib.parse import parse_qs, quote, unquote, urlencode, urljoin, urlsplit
 
 import pytest

@@ -347,7 +347,7 @@ def test_referent_cannot_act_on_another_structure(app, smtp, clean_outbox):
          {"decision": "approuver", "contact_employeur": "1", "beneficiaire": "1"}),
         (f"/admin/ma-structure/membre/{member_a['id']}/droits", {"beneficiaire": "1"}),
         (f"/admin/ma-structure/structure/{structure_a}/referent", {"membre": str(pending["id"])}),
-        (f"/admin/ma-structure/membre/999999999/decision", {"decision": "approuver"}),
+        ("/admin/ma-structure/membre/999999999/decision", {"decision": "approuver"}),
     ]
     for url, data in doors:
         assert post(intruder, url, data).status_code == 404, url

@@ -10,8 +10,6 @@ through portal.dossiers.snapshot: frozen with the dossier from ``validation_dema
 from __future__ import annotations
 
 import io
-import re
-import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from . import ERROR, WARNING, Finding
 from .contract import (MAX_MONTHS, MIN_MONTHS, ContractFacts, check_maximum_age,
