@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.models import (ActionFormation, Inscription, InscriptionHistory, OutboxEmail,
                            SessionFormation, Structure, User)
 from portal.training_actions import service
+from tests.support.training_world import monday_in_a_fortnight
 from tests.support.web import csrf
 from tests.test_training_actions_service import ALICE, CFA, REFERENT, RH_GLOBEX, world  # noqa
 
@@ -29,7 +30,7 @@ def live(app, world):  # noqa: F811
     """The world's session on the Monday and Tuesday two to three weeks from today (the HTTP
     path uses today's date; a session's attendance is taken on weekdays only)."""
     today = date.today()
-    monday = today + timedelta(14 + (7 - today.weekday()) % 7)
+    monday = monday_in_a_fortnight(today)
     with app.app_context():
         session = db.session.get(SessionFormation, world["session"])
         session.date_debut, session.date_fin = monday, monday + timedelta(1)

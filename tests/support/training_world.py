@@ -111,6 +111,12 @@ def weekday_from(day: date) -> date:
     return day + timedelta(days=7 - day.weekday() if day.weekday() >= 5 else 0)
 
 
+def monday_in_a_fortnight(today: date) -> date:
+    """The first Monday at least 14 days after ``today``: a session on it and the next day
+    has a full week of weekdays around it whatever day the tests run on."""
+    return today + timedelta(14 + (7 - today.weekday()) % 7)
+
+
 def _sessions(tag, today):
     cfa = db.session.scalars(sa.select(Cfa).order_by(Cfa.id)).first()
     offered = ActionFormation(cfa=cfa, intitule=f"Matrice offerte {tag}", duree_heures=14,
@@ -119,7 +125,7 @@ def _sessions(tag, today):
     withdrawn = ActionFormation(cfa=cfa, intitule=f"Matrice retirée {tag}", duree_heures=7,
                                 prix=100, active=False, public_vise=f"Public retiré {tag}")
     monday = today - timedelta(days=today.weekday() + 7)
-    future = today + timedelta(14 + (7 - today.weekday()) % 7)  # a Monday, two weeks on at least
+    future = monday_in_a_fortnight(today)
 
     def session(action, start, end, deadline, place):
         return SessionFormation(action=action, date_debut=start, date_fin=end,
