@@ -143,9 +143,11 @@ T = time.fromisoformat
     ("2027-03-13", "2027-03-14", None, None, []),   # Saturday and Sunday
     ("2027-03-13", "2027-03-15", "14:00", "17:00",  # starts on a Saturday: Monday whole
      [("2027-03-15", M), ("2027-03-15", A)]),
+    ("9999-12-30", "9999-12-31", None, None,        # the last day a date can hold, a Friday
+     [("9999-12-30", M), ("9999-12-30", A), ("9999-12-31", M), ("9999-12-31", A)]),
 ], ids=["whole_day", "usual_hours", "just_around_noon", "starts_at_noon", "ends_1330",
         "ends_noon", "afternoon_to_morning", "over_weekend", "two_days_halves", "weekend",
-        "saturday_start"])
+        "saturday_start", "last_representable_day"])
 def test_half_days(start, end, start_time, end_time, expected):
     got = half_days(D(start), D(end), start_time and T(start_time), end_time and T(end_time))
     assert got == [(D(d), half) for d, half in expected]

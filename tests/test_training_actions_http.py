@@ -404,6 +404,12 @@ def test_the_session_form_checks_its_dates_and_capacity(app, login, live):
     assert response.status_code == 200
     assert re.search(r'name="date_debut".{0,400}?Cette session ne compte aucune demi-journée '
                      r'du lundi au vendredi', _text(response), re.S)
+    typo = session.date_debut + timedelta(days=180 * 365)  # 2207 typed for 2027
+    for end in (typo, date.max):
+        response = _post(cfa, url, **dict(form, date_fin=end.isoformat(), capacite="1"))
+        assert response.status_code == 200
+        assert re.search(r'name="date_fin".{0,400}?Une session dure au plus un an',
+                         _text(response), re.S)
     with app.app_context():
         session = db.session.get(SessionFormation, scene["session"])
         assert (session.date_fin, session.capacite, session.lieu) == before
@@ -554,3 +560,10 @@ def test_durations_hours_and_the_session_form_checks():
     assert session_problems(**dict(weekend, end=day1)) == {}  # Saturday to Monday: Monday
     midday = dict(ok, end=day1, start_time=time(12), end_time=time(13))  # no half-day either
     assert set(session_problems(**midday)) == {"date_debut"}
+    a_year_on = dict(ok, end=day1 + timedelta(366))
+    assert session_problems(**a_year_on) == {}
+    assert session_problems(**dict(a_year_on, end=day1 + timedelta(367))) == {"date_fin": (
+        "Une session dure au plus un an : vérifiez l'année de la date de fin.")}
+    assert set(session_problems(**dict(ok, end=date.max))) == {"date_fin"}
+    last = dict(ok, start=date.max, end=date.max, deadline=None)  # a Friday: no overflow
+    assert session_problems(**last) == {}

@@ -22,6 +22,9 @@ MORNING, AFTERNOON = "matin", "apres_midi"
 AFTERNOON_START = time(12, 0)
 MORNING_END = time(13, 30)
 HALF_HOUR = Decimal("0.5")
+# A session lasts a year at most: beyond, its end is a typo (2207 for 2027) whose attendance
+# sheet would list thousands of half-days.
+MAX_SESSION_DAYS = 366
 
 
 def _plural(count: int, singular: str, plural: str) -> str:
@@ -33,10 +36,14 @@ def session_problems(*, start: date | None, end: date | None, start_time: time |
                      retained: int = 0) -> dict[str, str]:
     """The session form's checks across fields: field → French message (empty when fine);
     `retained`: the people already retained, below which the capacity may not go. A session
-    must hold a half-day its attendance is taken on (``half_days``: weekdays only)."""
+    lasts ``MAX_SESSION_DAYS`` at most and must hold a half-day its attendance is taken on
+    (``half_days``: weekdays only)."""
     problems = {}
     if start and end and end < start:
         problems["date_fin"] = "La fin de la session ne peut pas précéder son début."
+    elif start and end and (end - start).days > MAX_SESSION_DAYS:
+        problems["date_fin"] = ("Une session dure au plus un an : vérifiez l'année de la date "
+                                "de fin.")
     if start and deadline and deadline > start:
         problems["date_limite_inscription"] = ("La date limite d'inscription doit être au "
                                                "plus tard le premier jour de la session.")
@@ -126,15 +133,14 @@ def half_days(start: date, end: date, start_time: time | None,
         raise ValueError(f"La fin de la session ({fr_day(end)}) précède son début "
                          f"({fr_day(start)}).")
     result: list[tuple[date, str]] = []
-    current = start
-    while current <= end:
+    for offset in range((end - start).days + 1):  # never a day past ``end`` (date.max)
+        current = start + timedelta(days=offset)
         if current.weekday() < 5:
             if not (current == start and start_time is not None
                     and start_time >= AFTERNOON_START):
                 result.append((current, MORNING))
             if not (current == end and end_time is not None and end_time <= MORNING_END):
                 result.append((current, AFTERNOON))
-        current += timedelta(days=1)
     return result
 
 
